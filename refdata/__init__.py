@@ -1,0 +1,16 @@
+"""Reference data shipped with the service: English councils, their neighbours, postcode districts.
+
+Source: ../shared/data (academe/UK-Postcodes, compiled from ONS and Ordnance Survey open data),
+rebuilt by scripts/build_refdata.py. Data only: this package imports nothing of the project.
+"""
+
+from __future__ import annotations
+
+import csv
+from importlib.resources import files
+
+
+def rows(name: str) -> list[dict[str, str]]:
+    """The rows of refdata/<name>.csv as dictionaries."""
+    with files(__name__).joinpath(f"{name}.csv").open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))

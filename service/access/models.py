@@ -1,0 +1,38 @@
+"""API keys: stored as SHA-256 digests, each with one role and its scope."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db import Base
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    OFFICER = "officer"
+    PROVIDER = "provider"
+    COMMISSIONER = "commissioner"
+
+
+class ApiKey(Base):
+    __tablename__ = "api_key"
+    __table_args__ = (
+        CheckConstraint("role <> 'officer' OR authority_code IS NOT NULL", name="officer_has_authority"),
+        CheckConstraint("role <> 'provider' OR provider_id IS NOT NULL", name="provider_has_provider"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+    )
+    authority_code: Mapped[str | None] = mapped_column(ForeignKey("authority.code"))
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("provider.id", ondelete="CASCADE"))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True, comment="sha256 hex of the key")
+    prefix: Mapped[str] = mapped_column(String(12), comment="first characters, to recognise a key")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    revoked_at: Mapped[datetime | None]

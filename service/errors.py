@@ -1,0 +1,112 @@
+"""The domain error tree and its map to RFC 9457 problem details."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.plugins.problem_details import (
+    ProblemDetailsConfig,
+    ProblemDetailsException,
+    ProblemDetailsPlugin,
+)
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """A refusal the caller can act on; `status` is its HTTP status."""
+
+    status = 400
+
+    def __init__(self, detail: str, *, errors: Sequence[dict[str, Any]] = (), headers: dict[str, str] | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = list(errors)
+        self.headers = headers
+
+
+class NotFound(DomainError):
+    status = 404
+
+    def __init__(self, kind: str, ident: object):
+        super().__init__(f"{kind} {ident} not found")
+
+
+class Forbidden(DomainError):
+    status = 403
+
+
+class Conflict(DomainError):
+    status = 409
+
+
+class PreconditionFailed(DomainError):
+    status = 412
+
+
+class Invalid(DomainError):
+    """Input that parses but cannot be accepted: names the field at fault."""
+
+    status = 422
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}", errors=[{"field": field, "message": message}])
+
+
+def _problem(
+    status: int, detail: str, errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None
+) -> ProblemDetailsException:
+    return ProblemDetailsException(
+        status_code=status,
+        title=HTTPStatus(status).phrase,
+        detail=detail,
+        extra={"errors": errors} if errors else None,
+        headers=headers,
+    )
+
+
+def _domain_to_problem(exc: DomainError) -> ProblemDetailsException:
+    return _problem(exc.status, exc.detail, exc.errors, exc.headers)
+
+
+def _field_of(item: dict[str, Any]) -> dict[str, Any]:
+    key = item.get("key") or ""
+    message = str(item.get("message", ""))
+    if not key and " - at `$." in message:  # msgspec: "Expected `int`, got `str` - at `$.bedspaces`"
+        key = message.rsplit(" - at `$.", 1)[1].rstrip("`")
+    return {"field": key or "body", "message": message, "source": item.get("source", "body")}
+
+
+def _http_to_problem(exc: HTTPException) -> ProblemDetailsException:
+    errors: list[dict[str, Any]] = []
+    if isinstance(exc, ValidationException) or exc.status_code == 400:
+        extra = exc.extra if isinstance(exc.extra, list) else []
+        errors = [_field_of(item) for item in extra if isinstance(item, dict)]
+    detail = exc.detail if exc.detail != HTTPStatus(exc.status_code).phrase else ""
+    if errors and (not detail or detail.startswith("Validation failed")):
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return _problem(exc.status_code, detail or HTTPStatus(exc.status_code).phrase, errors, exc.headers)
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # Never a traceback to the caller, never request contents in the log.
+    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.scope["path"], exc_info=exc)
+    return _problem(500, "The service could not complete the request; nothing was changed.").to_response(request)
+
+
+def problem_details_plugin() -> ProblemDetailsPlugin:
+    """Every failure answered as application/problem+json."""
+    return ProblemDetailsPlugin(
+        ProblemDetailsConfig(
+            enable_for_all_http_exceptions=True,
+            exception_to_problem_detail_map={DomainError: _domain_to_problem, HTTPException: _http_to_problem},
+        )
+    )
+
+
+EXCEPTION_HANDLERS = {Exception: _unexpected}

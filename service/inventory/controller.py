@@ -1,0 +1,168 @@
+"""HTTP for the inventory: providers, schemes, units, availability, vacancies."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post, put
+from litestar.datastructures import State
+from litestar.pagination import OffsetPagination
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.access.models import Role
+from service.access.service import Caller
+from service.auth import allow
+from service.errors import Invalid
+from service.idempotency import service as idempotency
+from service.inventory import service
+from service.inventory.models import Provider, Scheme, Unit
+from service.inventory.schemas import (
+    AvailabilityIn,
+    AvailabilityOut,
+    Gender,
+    Language,
+    ProviderIn,
+    ProviderOut,
+    SchemeIn,
+    SchemeOut,
+    SchemeTypeName,
+    Specialism,
+    UnitIn,
+    UnitOut,
+    VacancyFilter,
+    VacancyOut,
+)
+
+ADMIN, OFFICER, PROVIDER, COMMISSIONER = Role.ADMIN, Role.OFFICER, Role.PROVIDER, Role.COMMISSIONER
+
+
+def provider_out(provider: Provider) -> ProviderOut:
+    return ProviderOut(id=provider.id, name=provider.name, authority=provider.authority_code,
+                       created_at=provider.created_at)
+
+
+def scheme_out(scheme: Scheme) -> SchemeOut:
+    return SchemeOut(
+        id=scheme.id, provider_id=scheme.provider_id, name=scheme.name, type=scheme.type.value,
+        authority=scheme.authority_code, district=scheme.district, genders=scheme.genders,
+        accepts_children=scheme.accepts_children, max_children=scheme.max_children,
+        max_boy_age=scheme.max_boy_age, pets=scheme.pets, accepts_nrpf=scheme.accepts_nrpf,
+        communal=scheme.communal, languages=scheme.languages, specialisms=scheme.specialisms,
+        specialist_only=scheme.specialist_only, created_at=scheme.created_at,
+    )
+
+
+def unit_out(unit: Unit) -> UnitOut:
+    return UnitOut(
+        id=unit.id, scheme_id=unit.scheme_id, label=unit.label, bedspaces=unit.bedspaces,
+        wheelchair_accessible=unit.wheelchair_accessible, step_free=unit.step_free, status=unit.status.value,
+        available_from=unit.available_from, confirmed_at=unit.confirmed_at, version=unit.version,
+    )
+
+
+def _etag(version: int) -> dict[str, str]:
+    return {"ETag": f'"{version}"'}
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """A unit's version from If-Match: bare (3), quoted ("3") or weak (W/"3")."""
+    if value is None:
+        return None
+    text = value.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise Invalid("If-Match", "must be the unit's version, e.g. 3 or \"3\"")
+    return int(text)
+
+
+class InventoryController(Controller):
+    path = "/api/v1"
+    tags = ["inventory"]
+
+    @post("/providers", guards=[allow(ADMIN)], status_code=201)
+    async def create_provider(self, session: AsyncSession, caller: Caller, data: ProviderIn) -> ProviderOut:
+        """Register a refuge provider organisation."""
+        return provider_out(await service.create_provider(session, caller, data.name, data.authority))
+
+    @post("/schemes", guards=[allow(ADMIN, PROVIDER)], status_code=201)
+    async def create_scheme(self, session: AsyncSession, caller: Caller, data: SchemeIn) -> SchemeOut:
+        """Register a scheme. The address is stored and never returned here."""
+        return scheme_out(await service.create_scheme(session, caller, data))
+
+    @post("/schemes/{scheme_id:int}/units", guards=[allow(ADMIN, PROVIDER)], status_code=201)
+    async def create_unit(
+        self, session: AsyncSession, caller: Caller, scheme_id: int, data: UnitIn
+    ) -> Response[UnitOut]:
+        """Add a unit to a scheme."""
+        unit = await service.create_unit(session, caller, scheme_id, data)
+        return Response(unit_out(unit), status_code=201, headers=_etag(unit.version))
+
+    @get("/units/{unit_id:int}", guards=[allow(ADMIN, PROVIDER)])
+    async def get_unit(self, session: AsyncSession, caller: Caller, unit_id: int) -> Response[UnitOut]:
+        """A unit of the caller's own, with its version (also as ETag)."""
+        unit = await service.get_unit(session, caller, unit_id)
+        return Response(unit_out(unit), headers=_etag(unit.version))
+
+    @put("/units/{unit_id:int}/availability", guards=[allow(ADMIN, PROVIDER)])
+    async def set_availability(
+        self,
+        request: Request[Any, Any, Any],
+        session: AsyncSession,
+        caller: Caller,
+        unit_id: int,
+        data: AvailabilityIn,
+        if_match: Annotated[str | None, Parameter(header="If-Match", required=False, max_length=40)] = None,
+        idempotency_key: Annotated[
+            str | None, Parameter(header="Idempotency-Key", required=False, min_length=1, max_length=200)
+        ] = None,
+    ) -> Response[AvailabilityOut]:
+        """Confirm a unit's status. If-Match: 412 when stale. Idempotency-Key: a retry gets the first answer."""
+        expected = parse_if_match(if_match)
+        if idempotency_key is not None:
+            print_ = idempotency.fingerprint("PUT", request.url.path, msgspec.json.encode(data))
+            earlier = await idempotency.claim(session, caller.key_id, idempotency_key, print_)
+            if earlier is not None and earlier.body is not None and earlier.status_code is not None:
+                replay = msgspec.convert(earlier.body, AvailabilityOut)
+                return Response(replay, status_code=earlier.status_code,
+                                headers={**_etag(replay.version), "Idempotent-Replayed": "true"})
+        unit = await service.set_availability(session, caller, unit_id, data, expected)
+        answer = AvailabilityOut(id=unit.id, status=unit.status.value, available_from=unit.available_from,
+                                 version=unit.version, confirmed_at=unit.confirmed_at)
+        if idempotency_key is not None:
+            await idempotency.remember(session, caller.key_id, idempotency_key, 200, msgspec.to_builtins(answer))
+        return Response(answer, headers=_etag(unit.version))
+
+    @get("/vacancies", guards=[allow(ADMIN, OFFICER, COMMISSIONER)])
+    async def vacancies(
+        self,
+        session: AsyncSession,
+        state: State,
+        type: SchemeTypeName | None = None,
+        authority: Annotated[str | None, Parameter(pattern=r"^[EWSN]\d{8}$")] = None,
+        district: Annotated[str | None, Parameter(pattern=r"^(?i:[A-Z]{1,2}[0-9][0-9A-Z]?)$")] = None,
+        min_bedspaces: Annotated[int | None, Parameter(ge=1, le=20)] = None,
+        gender: Gender | None = None,
+        wheelchair_accessible: bool | None = None,
+        step_free: bool | None = None,
+        accepts_children: bool | None = None,
+        pets: bool | None = None,
+        accepts_nrpf: bool | None = None,
+        communal: bool | None = None,
+        language: Language | None = None,
+        specialism: Specialism | None = None,
+        available_by: date | None = None,
+        include_stale: bool = True,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
+    ) -> OffsetPagination[VacancyOut]:
+        """Available units in every authority, with what they accept; `stale` when not confirmed lately."""
+        filters = VacancyFilter(
+            type=type, authority=authority, district=district, min_bedspaces=min_bedspaces, gender=gender,
+            wheelchair_accessible=wheelchair_accessible, step_free=step_free, accepts_children=accepts_children,
+            pets=pets, accepts_nrpf=accepts_nrpf, communal=communal, language=language, specialism=specialism,
+            available_by=available_by, include_stale=include_stale,
+        )
+        items, total = await service.search_vacancies(session, filters, state.settings.stale_after, limit, offset)
+        return OffsetPagination(items=items, limit=limit, offset=offset, total=total)

