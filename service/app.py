@@ -67,8 +67,7 @@ def create_app(
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
-        if session_maker is not None:
-            app.state.session_maker = session_maker
+        if session_maker is not None:  # given by the caller (tests): already in the state
             yield
             return
         if not settings.database_url:
@@ -87,6 +86,6 @@ def create_app(
         plugins=[problem_details_plugin()],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[database],
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "session_maker": session_maker}),
         openapi_config=openapi_config(),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
@@ -74,12 +75,22 @@ def _domain_to_problem(exc: DomainError) -> ProblemDetailsException:
     return _problem(exc.status, exc.detail, exc.errors, exc.headers)
 
 
+_AT_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
+_NAMED_FIELD = re.compile(r"(?:missing required field|unknown field) `([^`]+)`")
+
+
 def _field_of(item: dict[str, Any]) -> dict[str, Any]:
-    key = item.get("key") or ""
+    """One field at fault, from Litestar's and msgspec's wording of a validation error."""
+    key = str(item.get("key") or "")
     message = str(item.get("message", ""))
-    if not key and " - at `$." in message:  # msgspec: "Expected `int`, got `str` - at `$.bedspaces`"
-        key = message.rsplit(" - at `$.", 1)[1].rstrip("`")
-    return {"field": key or "body", "message": message, "source": item.get("source", "body")}
+    if key in ("", "data"):  # the body: msgspec names the field inside the message
+        at_path = _AT_PATH.search(message)
+        named = _NAMED_FIELD.search(message)
+        if at_path:
+            message = message[: at_path.start()]
+        parts = [p for p in ((at_path.group(1) if at_path else ""), (named.group(1) if named else "")) if p]
+        key = ".".join(parts) or "body"
+    return {"field": key, "message": message, "source": item.get("source", "body")}
 
 
 def _http_to_problem(exc: HTTPException) -> ProblemDetailsException:

@@ -9,7 +9,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import State
 from litestar.pagination import OffsetPagination
-from litestar.params import Parameter
+from litestar.params import FromQuery, HeaderParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.access.models import Role
@@ -113,9 +113,9 @@ class InventoryController(Controller):
         caller: Caller,
         unit_id: int,
         data: AvailabilityIn,
-        if_match: Annotated[str | None, Parameter(header="If-Match", required=False, max_length=40)] = None,
+        if_match: Annotated[str | None, HeaderParameter(name="If-Match", required=False, max_length=40)] = None,
         idempotency_key: Annotated[
-            str | None, Parameter(header="Idempotency-Key", required=False, min_length=1, max_length=200)
+            str | None, HeaderParameter(name="Idempotency-Key", required=False, min_length=1, max_length=200)
         ] = None,
     ) -> Response[AvailabilityOut]:
         """Confirm a unit's status. If-Match: 412 when stale. Idempotency-Key: a retry gets the first answer."""
@@ -139,23 +139,23 @@ class InventoryController(Controller):
         self,
         session: AsyncSession,
         state: State,
-        type: SchemeTypeName | None = None,
-        authority: Annotated[str | None, Parameter(pattern=r"^[EWSN]\d{8}$")] = None,
-        district: Annotated[str | None, Parameter(pattern=r"^(?i:[A-Z]{1,2}[0-9][0-9A-Z]?)$")] = None,
-        min_bedspaces: Annotated[int | None, Parameter(ge=1, le=20)] = None,
-        gender: Gender | None = None,
-        wheelchair_accessible: bool | None = None,
-        step_free: bool | None = None,
-        accepts_children: bool | None = None,
-        pets: bool | None = None,
-        accepts_nrpf: bool | None = None,
-        communal: bool | None = None,
-        language: Language | None = None,
-        specialism: Specialism | None = None,
-        available_by: date | None = None,
-        include_stale: bool = True,
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
+        type: FromQuery[SchemeTypeName | None] = None,
+        authority: Annotated[str | None, QueryParameter(pattern=r"^[EWSN]\d{8}$")] = None,
+        district: Annotated[str | None, QueryParameter(pattern=r"^(?i:[A-Z]{1,2}[0-9][0-9A-Z]?)$")] = None,
+        min_bedspaces: Annotated[int | None, QueryParameter(ge=1, le=20)] = None,
+        gender: FromQuery[Gender | None] = None,
+        wheelchair_accessible: FromQuery[bool | None] = None,
+        step_free: FromQuery[bool | None] = None,
+        accepts_children: FromQuery[bool | None] = None,
+        pets: FromQuery[bool | None] = None,
+        accepts_nrpf: FromQuery[bool | None] = None,
+        communal: FromQuery[bool | None] = None,
+        language: FromQuery[Language | None] = None,
+        specialism: FromQuery[Specialism | None] = None,
+        available_by: FromQuery[date | None] = None,
+        include_stale: FromQuery[bool] = True,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
     ) -> OffsetPagination[VacancyOut]:
         """Available units in every authority, with what they accept; `stale` when not confirmed lately."""
         filters = VacancyFilter(
