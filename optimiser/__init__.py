@@ -1,0 +1,102 @@
+"""The matcher: pure Python + numpy + OR-Tools (CONTRACT section 3).
+
+    problem = parse_problem(json.load(f))        # ProblemError names item and field
+    result = solve(problem, strategy="optimal")  # or "greedy"; result.to_dict() is the contract's JSON
+    rules_broken(referral, unit, as_of)          # hard-rule codes of one pair ([] when feasible)
+    rank_units(problem, referral_id)             # feasible units best first, and rule counts
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from optimiser.explain import RULES, Result, assignment_reasons, rule_counts, unassigned_reasons
+from optimiser.feasibility import build_index, feasible_block, feasible_pairs, rules_broken
+from optimiser.problem import Problem, ProblemError, Referral, Unit, parse_problem
+from optimiser.solve import fit_scores, solve_greedy, solve_optimal, units_for
+
+__all__ = [
+    "RULES",
+    "Problem",
+    "ProblemError",
+    "Referral",
+    "Result",
+    "Unit",
+    "parse_problem",
+    "rank_units",
+    "rules_broken",
+    "solve",
+]
+
+
+def solve(problem: Problem, strategy: str = "optimal", time_limit: float | None = None) -> Result:
+    """Assign units to referrals by `strategy` ("optimal" or "greedy") and explain the outcome."""
+    if strategy not in ("optimal", "greedy"):
+        raise ValueError(f"unknown strategy {strategy!r}")
+    t0 = time.perf_counter()
+    ix = build_index(problem)
+    pr, pc = feasible_pairs(ix)
+    t1 = time.perf_counter()
+    if strategy == "optimal":
+        matching = solve_optimal(ix, pr, pc, time_limit)
+    else:
+        matching = solve_greedy(ix, pr, pc)
+    t2 = time.perf_counter()
+    class_of = matching.class_of
+    unit_of = matching.unit_of if matching.unit_of is not None else units_for(ix, class_of)
+    placed = np.flatnonzero(class_of >= 0)
+    scores = fit_scores(ix, placed, class_of[placed])
+    refs, units = problem.referrals, problem.units
+    assignments = [
+        {"referral": refs[i].id, "unit": units[unit_of[i]].id, "score": round(float(s), 2),
+         "reasons": assignment_reasons(refs[i], units[unit_of[i]], problem.as_of)}
+        for i, s in zip(placed.tolist(), scores.tolist(), strict=True)
+    ]
+    left = np.flatnonzero(class_of < 0)
+    reasons = unassigned_reasons(ix, left, class_of, pr, pc)
+    unassigned = [{"referral": refs[i].id, "reasons": r} for i, r in zip(left.tolist(), reasons, strict=True)]
+    t3 = time.perf_counter()
+    tiers = ix.r_tier
+    stats: dict[str, Any] = {
+        "strategy": strategy,
+        "feasibility_seconds": round(t1 - t0, 4),
+        "solve_seconds": round(t2 - t1, 4),
+        "explain_seconds": round(t3 - t2, 4),
+        "feasible_pairs": int(ix.class_size[pc].sum()),
+        "unit_classes": ix.n_classes,
+        "referrals": len(refs),
+        "units": len(units),
+        "placed": len(placed),
+        "placed_by_risk": {name: int((tiers[placed] == t).sum()) for t, name in
+                           ((2, "high"), (1, "medium"), (0, "standard"))},
+        "referrals_by_risk": {name: int((tiers == t).sum()) for t, name in
+                              ((2, "high"), (1, "medium"), (0, "standard"))},
+        "separation_links": len(ix.links),
+        "total_score": round(float(scores.sum()), 2),
+        **matching.stats,
+    }
+    return Result(matching.status, assignments, unassigned, stats)
+
+
+def rank_units(problem: Problem, referral_id: str) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Feasible units for one referral, best fit first, and how many units each hard rule excludes."""
+    ix = build_index(problem)
+    if referral_id not in ix.ref_index:
+        raise KeyError(referral_id)
+    i = ix.ref_index[referral_id]
+    rows = np.array([i], dtype=np.int64)
+    classes = np.flatnonzero(feasible_block(ix, rows)[0])
+    scores = fit_scores(ix, np.full(len(classes), i, dtype=np.int64), classes)
+    referral = problem.referrals[i]
+    items = []
+    for c, s in sorted(zip(classes.tolist(), scores.tolist(), strict=True), key=lambda x: -x[1]):
+        for u in ix.class_units[c]:
+            unit = problem.units[u]
+            items.append({"unit": unit.id, "score": round(s, 2),
+                          "reasons": assignment_reasons(referral, unit, problem.as_of)})
+    counts = rule_counts(ix, rows)[0]
+    excluded = {code: int(n) for code, n in zip(RULES, counts, strict=True) if n}
+    return items, excluded

@@ -1,0 +1,430 @@
+"""The hard rules of CONTRACT section 3, each with its code: vectorised over referrals x unit classes.
+
+Units that agree on every field but their id (the rooms of one refuge, say) form one *class*; the
+rules and the fit score are computed once per class, and the solver sends up to `size` households
+into a class. Boundaries pass: equal ages, sizes, dates and distances are allowed.
+
+`rules_broken` is the same rules for one pair in plain Python (used when an officer makes an offer);
+a test checks that it agrees with the vectorised masks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from optimiser.problem import GENDERS, RISK_TIER, SPECIALISMS, UNIT_TYPES, Problem, Referral, Unit
+
+EARTH_RADIUS_KM = 6371.0088
+
+RULES = (
+    "gender",
+    "household_size",
+    "children",
+    "boy_age",
+    "wheelchair",
+    "step_free",
+    "pets",
+    "nrpf",
+    "communal",
+    "language",
+    "specialist_only",
+    "excluded_area",
+    "too_close",
+    "not_available",
+    "unit_type",
+)
+
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
+_NONE = 1 << 30  # "no limit" for max_children / max_boy_age
+_EPS_DOT = 1e-11  # band of cos(angle) where the exact haversine decides
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in km (haversine, Earth radius 6371.0088 km)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dlat = p2 - p1
+    dlon = math.radians(lon2) - math.radians(lon1)
+    a = math.sin(dlat / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dlon / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def rules_broken(referral: Referral, unit: Unit, as_of: dt.date) -> list[str]:
+    """The codes of the hard rules that forbid `unit` for `referral` (empty: feasible)."""
+    broken: list[str] = []
+    needs, safety = referral.needs, referral.safety
+    if any(a.gender not in unit.genders for a in referral.adults):
+        broken.append("gender")
+    if referral.size > unit.bedspaces:
+        broken.append("household_size")
+    if referral.children and (
+        not unit.accepts_children or (unit.max_children is not None and len(referral.children) > unit.max_children)
+    ):
+        broken.append("children")
+    if unit.max_boy_age is not None and any(c.sex == "male" and c.age > unit.max_boy_age for c in referral.children):
+        broken.append("boy_age")
+    if needs.wheelchair and not unit.wheelchair_accessible:
+        broken.append("wheelchair")
+    if needs.step_free and not (unit.step_free or unit.wheelchair_accessible):
+        broken.append("step_free")
+    if needs.pets and not unit.pets:
+        broken.append("pets")
+    if needs.nrpf and not unit.accepts_nrpf:
+        broken.append("nrpf")
+    if needs.communal_unsuitable and unit.communal:
+        broken.append("communal")
+    if needs.languages and not needs.interpreter_ok and not set(needs.languages) & set(unit.languages):
+        broken.append("language")
+    if unit.specialist_only and not set(needs.specialisms) & set(unit.specialisms):
+        broken.append("specialist_only")
+    if unit.authority in safety.exclude_authorities or unit.district in safety.exclude_districts:
+        broken.append("excluded_area")
+    if safety.min_distance_km > 0 and any(
+        haversine_km(lat, lon, unit.lat, unit.lon) < safety.min_distance_km for lat, lon in safety.perpetrator_locations
+    ):
+        broken.append("too_close")
+    deadline = referral.needed_by or as_of
+    if unit.available_from is not None and unit.available_from > deadline:
+        broken.append("not_available")
+    if referral.preferences.types and unit.type not in referral.preferences.types:
+        broken.append("unit_type")
+    return broken
+
+
+def _bits(values: tuple[str, ...], names: tuple[str, ...]) -> int:
+    out = 0
+    for v in values:
+        out |= 1 << names.index(v)
+    return out
+
+
+def _xyz(lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    la, lo = np.radians(lat), np.radians(lon)
+    return np.stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)], axis=1)
+
+
+def _unit_key(u: Unit) -> tuple[object, ...]:
+    return (u.scheme, u.type, u.authority, u.district, u.lat, u.lon, u.bedspaces, u.genders,
+            u.accepts_children, u.max_children, u.max_boy_age, u.wheelchair_accessible, u.step_free,
+            u.pets, u.accepts_nrpf, u.communal, u.languages, u.specialisms, u.specialist_only,
+            u.available_from)
+
+
+@dataclass
+class Index:
+    """The problem as arrays: unit classes (C) and referrals (R)."""
+
+    problem: Problem
+    # unit classes
+    class_of_unit: IntArray
+    class_units: list[list[int]]
+    class_size: IntArray
+    rep: list[Unit]
+    c_cap: npt.NDArray[np.uint16]
+    c_beds: IntArray
+    c_max_children: IntArray
+    c_max_boy: IntArray
+    c_lang: npt.NDArray[np.uint64]
+    c_spec_req: npt.NDArray[np.uint8]
+    c_auth: IntArray
+    c_district: IntArray
+    c_xyz: npt.NDArray[np.float64]
+    c_avail: IntArray
+    c_type_bit: npt.NDArray[np.uint8]
+    c_scheme: IntArray
+    # referrals
+    r_req: npt.NDArray[np.uint16]
+    r_size: IntArray
+    r_nchild: IntArray
+    r_oldest_boy: IntArray
+    r_lang: npt.NDArray[np.uint64]
+    r_spec: npt.NDArray[np.uint8]
+    r_deadline: IntArray
+    r_types: npt.NDArray[np.uint8]
+    r_tier: IntArray
+    r_referred: IntArray
+    r_has_excl: BoolArray
+    loc_owner: IntArray  # perpetrator locations with min_distance > 0, sorted by owner
+    loc_xyz: npt.NDArray[np.float64]
+    loc_cos: npt.NDArray[np.float64]
+    n_auth: int
+    n_district: int
+    excl_auth: list[list[int]]
+    excl_district: list[list[int]]
+    links: list[tuple[int, int]]  # separation links (i < j), referral indices
+    ref_index: dict[str, int]
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.rep)
+
+    @property
+    def n_referrals(self) -> int:
+        return len(self.problem.referrals)
+
+
+def build_index(problem: Problem) -> Index:
+    """Arrays for the vectorised rules; units with identical fields are grouped into classes."""
+    units, refs = problem.units, problem.referrals
+    keys: dict[tuple[object, ...], int] = {}
+    class_of_unit = np.empty(len(units), dtype=np.int64)
+    class_units: list[list[int]] = []
+    rep: list[Unit] = []
+    for i, u in enumerate(units):
+        c = keys.setdefault(_unit_key(u), len(rep))
+        if c == len(rep):
+            rep.append(u)
+            class_units.append([])
+        class_units[c].append(i)
+        class_of_unit[i] = c
+    n_c = len(rep)
+
+    languages: dict[str, int] = {}
+    for u in rep:
+        for code in u.languages:
+            languages.setdefault(code, len(languages) + 1)  # bit 0 is the "no language need" wildcard
+    words = max(1, (len(languages) + 1 + 63) // 64)
+
+    def lang_words(codes: tuple[str, ...] | None) -> list[int]:
+        value = 1 if codes is None else 0
+        for code in codes or ():
+            bit = languages.get(code)
+            if bit is not None:
+                value |= 1 << bit
+        return [(value >> (64 * w)) & 0xFFFFFFFFFFFFFFFF for w in range(words)]
+
+    authorities: dict[str, int] = {}
+    districts: dict[str, int] = {}
+    schemes: dict[str, int] = {}
+    c_cap = np.empty(n_c, dtype=np.uint16)
+    c_lang = np.zeros((n_c, words), dtype=np.uint64)
+    c_spec_req = np.empty(n_c, dtype=np.uint8)
+    cols: dict[str, list[int]] = {k: [] for k in ("beds", "maxch", "maxboy", "auth", "district", "avail", "type",
+                                                   "scheme")}
+    for c, u in enumerate(rep):
+        cap = _bits(u.genders, GENDERS)
+        cap |= (u.wheelchair_accessible << 3) | ((u.step_free or u.wheelchair_accessible) << 4)
+        cap |= (u.pets << 5) | (u.accepts_nrpf << 6) | ((not u.communal) << 7) | (u.accepts_children << 8)
+        c_cap[c] = cap
+        words_c = lang_words(u.languages)
+        words_c[0] |= 1  # every unit matches the wildcard of referrals without a language need
+        c_lang[c] = words_c
+        c_spec_req[c] = _bits(u.specialisms, SPECIALISMS) if u.specialist_only else 0x80
+        cols["beds"].append(u.bedspaces)
+        cols["maxch"].append(_NONE if u.max_children is None else u.max_children)
+        cols["maxboy"].append(_NONE if u.max_boy_age is None else u.max_boy_age)
+        cols["auth"].append(authorities.setdefault(u.authority, len(authorities)))
+        cols["district"].append(districts.setdefault(u.district, len(districts)))
+        cols["avail"].append(-_NONE if u.available_from is None else u.available_from.toordinal())
+        cols["type"].append(1 << UNIT_TYPES.index(u.type))
+        cols["scheme"].append(schemes.setdefault(u.scheme, len(schemes)))
+
+    n_r = len(refs)
+    r_req = np.empty(n_r, dtype=np.uint16)
+    r_lang = np.zeros((n_r, words), dtype=np.uint64)
+    r_spec = np.empty(n_r, dtype=np.uint8)
+    r_size, r_nchild, r_boy, r_deadline, r_types, r_tier, r_referred = ([] for _ in range(7))
+    r_has_excl = np.zeros(n_r, dtype=bool)
+    excl_auth: list[list[int]] = [[] for _ in range(n_r)]
+    excl_district: list[list[int]] = [[] for _ in range(n_r)]
+    loc_owner: list[int] = []
+    loc_lat: list[float] = []
+    loc_lon: list[float] = []
+    loc_min: list[float] = []
+    ref_index = {r.id: i for i, r in enumerate(refs)}
+    links: set[tuple[int, int]] = set()
+    as_of = problem.as_of.toordinal()
+    for i, r in enumerate(refs):
+        n = r.needs
+        req = 0
+        for a in r.adults:
+            req |= 1 << GENDERS.index(a.gender)
+        req |= (n.wheelchair << 3) | (n.step_free << 4) | (n.pets << 5) | (n.nrpf << 6)
+        req |= (n.communal_unsuitable << 7) | ((len(r.children) > 0) << 8)
+        r_req[i] = req
+        r_lang[i] = lang_words(n.languages if n.languages and not n.interpreter_ok else None)
+        r_spec[i] = _bits(n.specialisms, SPECIALISMS) | 0x80
+        r_size.append(r.size)
+        r_nchild.append(len(r.children))
+        r_boy.append(max((c.age for c in r.children if c.sex == "male"), default=-1))
+        r_deadline.append(r.needed_by.toordinal() if r.needed_by else as_of)
+        r_types.append(_bits(r.preferences.types, UNIT_TYPES) if r.preferences.types else 0x1F)
+        r_tier.append(RISK_TIER[r.risk])
+        r_referred.append(r.referred_on.toordinal())
+        s = r.safety
+        if s.exclude_authorities or s.exclude_districts:
+            r_has_excl[i] = True
+            excl_auth[i] = [authorities[a] for a in s.exclude_authorities if a in authorities]
+            excl_district[i] = [districts[d] for d in s.exclude_districts if d in districts]
+        if s.min_distance_km > 0:
+            for lat, lon in s.perpetrator_locations:
+                loc_owner.append(i)
+                loc_lat.append(lat)
+                loc_lon.append(lon)
+                loc_min.append(s.min_distance_km)
+        for other in s.separate_from:
+            j = ref_index.get(other)
+            if j is not None and j != i:
+                links.add((min(i, j), max(i, j)))
+
+    rep_lat = np.array([u.lat for u in rep], dtype=np.float64)
+    rep_lon = np.array([u.lon for u in rep], dtype=np.float64)
+    angle = np.minimum(np.array(loc_min, dtype=np.float64) / EARTH_RADIUS_KM, math.pi)
+    return Index(
+        problem=problem,
+        class_of_unit=class_of_unit,
+        class_units=class_units,
+        class_size=np.array([len(x) for x in class_units], dtype=np.int64),
+        rep=rep,
+        c_cap=c_cap,
+        c_beds=np.array(cols["beds"], dtype=np.int64),
+        c_max_children=np.array(cols["maxch"], dtype=np.int64),
+        c_max_boy=np.array(cols["maxboy"], dtype=np.int64),
+        c_lang=c_lang,
+        c_spec_req=c_spec_req,
+        c_auth=np.array(cols["auth"], dtype=np.int64),
+        c_district=np.array(cols["district"], dtype=np.int64),
+        c_xyz=_xyz(rep_lat, rep_lon),
+        c_avail=np.array(cols["avail"], dtype=np.int64),
+        c_type_bit=np.array(cols["type"], dtype=np.uint8),
+        c_scheme=np.array(cols["scheme"], dtype=np.int64),
+        r_req=r_req,
+        r_size=np.array(r_size, dtype=np.int64),
+        r_nchild=np.array(r_nchild, dtype=np.int64),
+        r_oldest_boy=np.array(r_boy, dtype=np.int64),
+        r_lang=r_lang,
+        r_spec=r_spec,
+        r_deadline=np.array(r_deadline, dtype=np.int64),
+        r_types=np.array(r_types, dtype=np.uint8),
+        r_tier=np.array(r_tier, dtype=np.int64),
+        r_referred=np.array(r_referred, dtype=np.int64),
+        r_has_excl=r_has_excl,
+        loc_owner=np.array(loc_owner, dtype=np.int64),
+        loc_xyz=_xyz(np.array(loc_lat, dtype=np.float64), np.array(loc_lon, dtype=np.float64)),
+        loc_cos=np.cos(angle),
+        n_auth=len(authorities),
+        n_district=len(districts),
+        excl_auth=excl_auth,
+        excl_district=excl_district,
+        links=sorted(links),
+        ref_index=ref_index,
+    )
+
+
+def _lang_ok(ix: Index, rows: IntArray) -> BoolArray:
+    ok = (ix.r_lang[rows, None, 0] & ix.c_lang[None, :, 0]) != 0
+    for w in range(1, ix.c_lang.shape[1]):
+        ok |= (ix.r_lang[rows, None, w] & ix.c_lang[None, :, w]) != 0
+    return ok
+
+
+def _area_ok(ix: Index, rows: IntArray) -> BoolArray:
+    ok = np.ones((len(rows), ix.n_classes), dtype=bool)
+    local = np.flatnonzero(ix.r_has_excl[rows])
+    if len(local) == 0:
+        return ok
+    bad_auth = np.zeros((len(local), max(1, ix.n_auth)), dtype=bool)
+    bad_district = np.zeros((len(local), max(1, ix.n_district)), dtype=bool)
+    for k, li in enumerate(local):
+        bad_auth[k, ix.excl_auth[rows[li]]] = True
+        bad_district[k, ix.excl_district[rows[li]]] = True
+    ok[local] = ~(bad_auth[:, ix.c_auth] | bad_district[:, ix.c_district])
+    return ok
+
+
+def _distance_ok(ix: Index, rows: IntArray) -> BoolArray:
+    """Every perpetrator location at least min_distance_km away (dot products, exact at the edge)."""
+    ok = np.ones((len(rows), ix.n_classes), dtype=bool)
+    if len(ix.loc_owner) == 0 or len(rows) == 0:
+        return ok
+    lo, hi = np.searchsorted(ix.loc_owner, [rows[0], rows[-1] + 1])
+    if lo == hi:
+        return ok
+    owners = ix.loc_owner[lo:hi]
+    dots = ix.loc_xyz[lo:hi] @ ix.c_xyz.T  # cos(angle) between location and unit
+    thr = ix.loc_cos[lo:hi, None]
+    far = dots < thr - _EPS_DOT
+    band = np.argwhere(np.abs(dots - thr) <= _EPS_DOT)
+    for li, c in band:  # rare: decide the boundary with the same formula as rules_broken
+        owner = ix.problem.referrals[owners[li]]
+        u = ix.rep[c]
+        k = li - (np.searchsorted(ix.loc_owner, owners[li]) - lo)
+        lat, lon = owner.safety.perpetrator_locations[k]
+        far[li, c] = haversine_km(lat, lon, u.lat, u.lon) >= owner.safety.min_distance_km
+    uniq, starts = np.unique(owners, return_index=True)
+    per_owner = np.logical_and.reduceat(far, starts, axis=0)
+    ok[np.searchsorted(rows, uniq)] = per_owner
+    return ok
+
+
+def rule_pass(ix: Index, code: str, rows: IntArray) -> BoolArray:
+    """For referrals `rows` (sorted) x all classes: True where rule `code` allows the pair."""
+    bit = {"wheelchair": 3, "step_free": 4, "pets": 5, "nrpf": 6, "communal": 7}
+    if code == "gender":
+        return (ix.r_req[rows, None] & ~ix.c_cap[None, :] & 0x7) == 0
+    if code in bit:
+        b = np.uint16(1 << bit[code])
+        return ((ix.r_req[rows, None] & b) == 0) | ((ix.c_cap[None, :] & b) != 0)
+    if code == "household_size":
+        return ix.r_size[rows, None] <= ix.c_beds[None, :]
+    if code == "children":
+        has = ix.r_nchild[rows, None] > 0
+        fits = ((ix.c_cap[None, :] & 0x100) != 0) & (ix.r_nchild[rows, None] <= ix.c_max_children[None, :])
+        return ~has | fits
+    if code == "boy_age":
+        return ix.r_oldest_boy[rows, None] <= ix.c_max_boy[None, :]
+    if code == "language":
+        return _lang_ok(ix, rows)
+    if code == "specialist_only":
+        return (ix.r_spec[rows, None] & ix.c_spec_req[None, :]) != 0
+    if code == "excluded_area":
+        return _area_ok(ix, rows)
+    if code == "too_close":
+        return _distance_ok(ix, rows)
+    if code == "not_available":
+        return ix.c_avail[None, :] <= ix.r_deadline[rows, None]
+    if code == "unit_type":
+        return (ix.r_types[rows, None] & ix.c_type_bit[None, :]) != 0
+    raise KeyError(code)
+
+
+def feasible_block(ix: Index, rows: IntArray) -> BoolArray:
+    """All hard rules at once for referrals `rows` (sorted) x all classes."""
+    ok = (ix.r_req[rows, None] & ~ix.c_cap[None, :]) == 0  # gender, accessibility, pets, nrpf, communal, children
+    ok &= ix.r_size[rows, None] <= ix.c_beds[None, :]
+    ok &= ix.r_nchild[rows, None] <= ix.c_max_children[None, :]
+    ok &= ix.r_oldest_boy[rows, None] <= ix.c_max_boy[None, :]
+    ok &= ix.c_avail[None, :] <= ix.r_deadline[rows, None]
+    ok &= (ix.r_types[rows, None] & ix.c_type_bit[None, :]) != 0
+    ok &= (ix.r_spec[rows, None] & ix.c_spec_req[None, :]) != 0
+    ok &= _lang_ok(ix, rows)
+    ok &= _area_ok(ix, rows)
+    ok &= _distance_ok(ix, rows)
+    return ok
+
+
+def chunks(ix: Index, rows: IntArray | None = None, cells: int = 2_000_000) -> Iterator[IntArray]:
+    """Sorted referral index blocks small enough to keep the block matrices in cache-friendly sizes."""
+    all_rows = np.arange(ix.n_referrals, dtype=np.int64) if rows is None else rows
+    step = max(1, cells // max(1, ix.n_classes))
+    for start in range(0, len(all_rows), step):
+        yield all_rows[start:start + step]
+
+
+def feasible_pairs(ix: Index) -> tuple[IntArray, IntArray]:
+    """(referral, class) index arrays of every feasible pair, referral-major."""
+    rs: list[IntArray] = []
+    cs: list[IntArray] = []
+    for rows in chunks(ix):
+        r, c = np.nonzero(feasible_block(ix, rows))
+        rs.append(rows[r])
+        cs.append(c.astype(np.int64))
+    if not rs:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    return np.concatenate(rs), np.concatenate(cs)

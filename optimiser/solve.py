@@ -1,0 +1,307 @@
+"""The optimal and greedy strategies (CONTRACT section 3).
+
+Optimal, data -> variables -> constraints -> objective -> solve -> read:
+
+* Data: feasible (referral, unit class) pairs from `feasibility`; a class is a set of identical rooms.
+* Variables: the flow on each arc of a min-cost flow network
+  source -> referral (capacity 1) -> class (capacity 1 per pair) -> sink (capacity = rooms in the class),
+  plus a source -> sink bypass so that nobody has to be placed.
+* Objective: each pair arc earns (tier + 1) * M + fit, with tier 0 standard, 1 medium, 2 high,
+  fit the integer fit score (0..1000) and M larger than any total of fit scores.
+
+Why this gives the guarantee. The sets of referrals that can be placed together form a transversal
+matroid. For any independent set with k_h high, k_m medium, k_s standard households, the tier part
+of the weight is 3k_h + 2k_m + k_s = (k_h+k_m+k_s) + (k_h+k_m) + k_h, and each bracket is at most
+the rank of the referrals of that tier or higher; the matroid greedy algorithm reaches all three
+ranks at once. So an assignment maximises the tier part exactly when it places, for every tier T,
+the largest possible number of households of tier T or higher. M makes the tier part dominate the
+fit, so among those the fit total is maximal. Costs stay below about 4e7 per arc: no overflow.
+
+Separation links break the matroid structure. The flow problem is then a relaxation: if its
+solution keeps every linked pair out of a shared scheme it is optimal outright. Otherwise we branch
+and bound over the relaxation (forbid one of the two households from that scheme, then the other),
+comparing the vector (placed high, placed medium, placed standard, fit) lexicographically. Inside
+a branch the problem is again a matching (arcs removed), so each node's flow gives the node's exact
+lexicographic bound. The search proves optimality when it finishes; at the time limit the best
+feasible assignment found is returned with status "feasible". This stays with min-cost flow instead
+of a CP-SAT model with one boolean per pair (15 s at 250,000 pairs in issue 3's measurements).
+
+The fit score (0-100, weights overridable through the problem's `weights`):
+  specialism 20  the household's specialist need met by the unit (10 when a specialist unit goes
+                 to a household without that need; 20 when neither has one)
+  language   10  the unit speaks one of the household's languages (0 when it relies on an interpreter)
+  distance   20  kilometres beyond the minimum distance from the perpetrator: full at 50 km more
+  near       15  close to `preferences.near`: full at the point, 0 at 100 km or more
+  waiting    15  days waited since `referred_on`: full at 90 days (longer waits go first within a tier)
+  size       10  bedspaces not wasted: 2.5 points lost per empty bedspace
+  access     10  an accessible unit kept for those who need it: 0 for a wheelchair unit and 5 for a
+                 step-free unit given to a household that needs neither
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from optimiser.feasibility import EARTH_RADIUS_KM, Index, IntArray
+
+WEIGHTS = {"specialism": 20.0, "language": 10.0, "distance": 20.0, "near": 15.0, "waiting": 15.0,
+           "size": 10.0, "access": 10.0}
+FIT_SCALE = 10  # integer fit units per score point in the flow costs
+FloatArray = npt.NDArray[np.float64]
+
+
+def _angle(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Central angle between unit vectors (rows), robust for small and large angles."""
+    chord = np.sqrt(np.sum((a - b) ** 2, axis=1))
+    return 2.0 * np.arcsin(np.minimum(1.0, chord / 2.0))
+
+
+def _xyz(lat: float, lon: float) -> tuple[float, float, float]:
+    la, lo = math.radians(lat), math.radians(lon)
+    return (math.cos(la) * math.cos(lo), math.cos(la) * math.sin(lo), math.sin(la))
+
+
+def fit_scores(ix: Index, r: IntArray, c: IntArray) -> FloatArray:
+    """Fit score 0-100 of each (referral r[k], class c[k]) pair (see the module docstring)."""
+    refs = ix.problem.referrals
+    w = {**WEIGHTS, **{k: v for k, v in ix.problem.weights.items() if k in WEIGHTS}}
+    total = sum(w.values()) or 1.0
+    score = np.zeros(len(r), dtype=np.float64)
+    if len(r) == 0:
+        return score
+    rep = ix.rep
+    c_spec = np.array([bool(u.specialisms) for u in rep])
+    r_spec = ix.r_spec & 0x7F
+    c_specbits = np.array([sum(1 << i for i, s in enumerate(
+        ("lgbtq", "minoritised", "disability", "complex_needs", "young_people", "older_people", "male"))
+        if s in u.specialisms) for u in rep], dtype=np.uint8)
+    has_need = r_spec[r] != 0
+    met = (r_spec[r] & c_specbits[c]) != 0
+    score += w["specialism"] * np.where(has_need, met, np.where(c_spec[c], 0.5, 1.0))
+    # language: wildcard bit 0 set on referrals without a need or with an interpreter
+    r_lang_need = np.array([bool(x.needs.languages) for x in refs])
+    if r_lang_need.any():
+        lang_bits = np.zeros((ix.n_referrals, ix.c_lang.shape[1]), dtype=np.uint64)
+        codes: dict[str, int] = {}
+        for u in rep:
+            for code in u.languages:
+                codes.setdefault(code, len(codes) + 1)
+        for i, x in enumerate(refs):
+            for code in x.needs.languages:
+                bit = codes.get(code)
+                if bit is not None:
+                    lang_bits[i, bit // 64] |= np.uint64(1 << (bit % 64))
+        speaks = np.zeros(len(r), dtype=bool)
+        for word in range(lang_bits.shape[1]):
+            speaks |= (lang_bits[r, word] & ix.c_lang[c, word]) != 0
+        score += w["language"] * np.where(r_lang_need[r], speaks, True)
+    else:
+        score += w["language"]
+    # distance beyond the minimum from the nearest perpetrator location
+    nloc = np.array([len(x.safety.perpetrator_locations) for x in refs], dtype=np.int64)
+    dist_part = np.ones(len(r), dtype=np.float64)
+    if nloc.any():
+        min_km = np.array([x.safety.min_distance_km for x in refs], dtype=np.float64)
+        nearest = np.full(len(r), np.inf)
+        for k in range(int(nloc.max())):
+            loc = np.zeros((ix.n_referrals, 3))
+            for i, x in enumerate(refs):
+                if nloc[i] > k:
+                    loc[i] = _xyz(*x.safety.perpetrator_locations[k])
+            sel = np.flatnonzero(nloc[r] > k)
+            nearest[sel] = np.minimum(nearest[sel], _angle(loc[r[sel]], ix.c_xyz[c[sel]]) * EARTH_RADIUS_KM)
+        has = nloc[r] > 0
+        dist_part[has] = np.clip((nearest[has] - min_km[r[has]]) / 50.0, 0.0, 1.0)
+    score += w["distance"] * dist_part
+    # near the household's support
+    near = [x.preferences.near for x in refs]
+    near_part = np.ones(len(r), dtype=np.float64)
+    has_near = np.array([p is not None for p in near])
+    if has_near.any():
+        near_xyz = np.array([_xyz(*p) if p is not None else (0.0, 0.0, 0.0) for p in near])
+        sel = np.flatnonzero(has_near[r])
+        km = _angle(near_xyz[r[sel]], ix.c_xyz[c[sel]]) * EARTH_RADIUS_KM
+        near_part[sel] = np.clip(1.0 - km / 100.0, 0.0, 1.0)
+    score += w["near"] * near_part
+    wait = np.clip((ix.problem.as_of.toordinal() - ix.r_referred) / 90.0, 0.0, 1.0)
+    score += w["waiting"] * wait[r]
+    waste = ix.c_beds[c] - ix.r_size[r]
+    score += w["size"] * (1.0 - np.minimum(1.0, waste / 4.0))
+    wheel_need = (ix.r_req & 0x8) != 0
+    step_need = (ix.r_req & 0x18) != 0
+    c_wheel = (ix.c_cap & 0x8) != 0
+    c_step = (ix.c_cap & 0x10) != 0
+    access = np.where(c_wheel[c] & ~wheel_need[r], 0.0, np.where(c_step[c] & ~step_need[r], 0.5, 1.0))
+    score += w["access"] * access
+    return score * (100.0 / total)
+
+
+@dataclass
+class Matching:
+    """A solution: for each referral, its class (-1 when unassigned)."""
+
+    class_of: IntArray
+    status: str
+    stats: dict[str, float | int] = field(default_factory=dict)
+    unit_of: IntArray | None = None  # set when the strategy chose the exact room
+
+
+def _value(ix: Index, class_of: IntArray, score_of: IntArray) -> tuple[int, int, int, int]:
+    placed = class_of >= 0
+    tiers = ix.r_tier[placed]
+    return (int((tiers == 2).sum()), int((tiers == 1).sum()), int((tiers == 0).sum()), int(score_of[placed].sum()))
+
+
+def _conflicts(ix: Index, class_of: IntArray) -> list[tuple[int, int, int]]:
+    """Linked pairs placed in one scheme: (a, b, scheme)."""
+    out = []
+    for a, b in ix.links:
+        ca, cb = class_of[a], class_of[b]
+        if ca >= 0 and cb >= 0 and ix.c_scheme[ca] == ix.c_scheme[cb]:
+            out.append((a, b, int(ix.c_scheme[ca])))
+    return out
+
+
+def solve_optimal(ix: Index, pr: IntArray, pc: IntArray, time_limit: float | None) -> Matching:
+    """Tier-lexicographic maximum matching, then maximum fit; separation by branch and bound."""
+    from ortools.graph.python import min_cost_flow
+
+    started = time.perf_counter()
+    n_r, n_c = ix.n_referrals, ix.n_classes
+    fit = np.rint(fit_scores(ix, pr, pc) * FIT_SCALE).astype(np.int64)
+    big_m = 100 * FIT_SCALE * max(1, min(n_r, int(ix.class_size.sum()))) + 1
+    costs = -((ix.r_tier[pr] + 1) * big_m + fit)
+    source, sink = n_r + n_c, n_r + n_c + 1
+    n_pairs = len(pr)
+    tails = np.concatenate([pr, np.full(n_r, source), np.arange(n_r, n_r + n_c), [source]]).astype(np.int32)
+    heads = np.concatenate([n_r + pc, np.arange(n_r), np.full(n_c, sink), [sink]]).astype(np.int32)
+    caps = np.concatenate([np.ones(n_pairs + n_r, dtype=np.int64), ix.class_size, [n_r]]).astype(np.int64)
+    all_costs = np.concatenate([costs, np.zeros(n_r + n_c + 1, dtype=np.int64)])
+    flow = min_cost_flow.SimpleMinCostFlow()
+    arcs = flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, all_costs)
+    flow.set_nodes_supplies(np.array([source, sink], dtype=np.int32), np.array([n_r, -n_r], dtype=np.int64))
+    pair_arcs = arcs[:n_pairs]
+    del tails, heads, all_costs
+    build_seconds = time.perf_counter() - started
+    flows_solved = 0
+
+    def run(forbidden: frozenset[tuple[int, int]]) -> tuple[IntArray, tuple[int, int, int, int]]:
+        nonlocal flows_solved
+        if forbidden:
+            keys = pr * (n_c + 1) + ix.c_scheme[pc]
+            bad = np.isin(keys, np.array([a * (n_c + 1) + s for a, s in forbidden], dtype=np.int64))
+            flow.set_arc_capacities(pair_arcs, np.where(bad, 0, 1).astype(np.int64))
+        status = flow.solve()
+        flows_solved += 1
+        if status != flow.OPTIMAL:
+            raise RuntimeError(f"min-cost flow failed with status {status}")
+        used = np.flatnonzero(flow.flows(pair_arcs) > 0)
+        class_of = np.full(n_r, -1, dtype=np.int64)
+        class_of[pr[used]] = pc[used]
+        score_of = np.zeros(n_r, dtype=np.int64)
+        score_of[pr[used]] = fit[used]
+        return class_of, _value(ix, class_of, score_of)
+
+    class_of, value = run(frozenset())
+    status = "optimal"
+    nodes = 1
+    if _conflicts(ix, class_of):
+        deadline = None if time_limit is None else started + time_limit
+        incumbent: tuple[tuple[int, int, int, int], IntArray] | None = None
+        heap: list[tuple[tuple[int, ...], int, frozenset[tuple[int, int]], IntArray]] = []
+        counter = 0
+        heapq.heappush(heap, (tuple(-v for v in value), counter, frozenset(), class_of))
+        fallback = _repair(ix, class_of)
+        proven = False
+        while heap:
+            negbound, _, forbidden, sol = heapq.heappop(heap)
+            bound = tuple(-v for v in negbound)
+            if incumbent is not None and bound <= incumbent[0]:
+                proven = True
+                break
+            conflicts = _conflicts(ix, sol)
+            if not conflicts:
+                incumbent = (bound, sol)  # type: ignore[assignment]
+                continue
+            if deadline is not None and time.perf_counter() > deadline:
+                break
+            a, b, scheme = conflicts[0]
+            for who in (a, b):
+                child = forbidden | {(who, scheme)}
+                child_sol, child_value = run(child)
+                nodes += 1
+                if incumbent is None or child_value > incumbent[0]:
+                    counter += 1
+                    heapq.heappush(heap, (tuple(-v for v in child_value), counter, child, child_sol))
+        else:
+            proven = True
+        if incumbent is None:
+            class_of, status = fallback, "feasible"
+        else:
+            class_of, status = incumbent[1], "optimal" if proven else "feasible"
+    return Matching(class_of, status, {"flow_build_seconds": round(build_seconds, 4), "flows_solved": flows_solved,
+                                       "branch_nodes": nodes, "flow_arcs": len(arcs)})
+
+
+def _repair(ix: Index, class_of: IntArray) -> IntArray:
+    """Make a solution obey separation by leaving out the lower-priority household of each clash."""
+    out = class_of.copy()
+    for a, b, _ in _conflicts(ix, out):
+        key_a = (ix.r_tier[a], -ix.r_referred[a])
+        key_b = (ix.r_tier[b], -ix.r_referred[b])
+        out[b if key_a >= key_b else a] = -1
+    return out
+
+
+def solve_greedy(ix: Index, pr: IntArray, pc: IntArray) -> Matching:
+    """First come, first served by referred_on (ties by id): the first free feasible unit in input order."""
+    refs = ix.problem.referrals
+    n_r = ix.n_referrals
+    starts = np.searchsorted(pr, np.arange(n_r + 1))
+    head = np.array([units[0] for units in ix.class_units], dtype=np.int64)
+    taken = np.zeros(ix.n_classes, dtype=np.int64)
+    big = np.iinfo(np.int64).max
+    class_of = np.full(n_r, -1, dtype=np.int64)
+    unit_of = np.full(n_r, -1, dtype=np.int64)
+    blocked: dict[int, set[int]] = {}
+    partners: dict[int, list[int]] = {}
+    for a, b in ix.links:
+        partners.setdefault(a, []).append(b)
+        partners.setdefault(b, []).append(a)
+    order = sorted(range(n_r), key=lambda i: (refs[i].referred_on, refs[i].id))
+    for i in order:
+        cand = pc[starts[i]:starts[i + 1]]
+        if len(cand) == 0:
+            continue
+        heads = head[cand]
+        if i in blocked:
+            heads = np.where(np.isin(ix.c_scheme[cand], list(blocked[i])), big, heads)
+        k = int(np.argmin(heads))
+        if heads[k] == big:
+            continue
+        c = int(cand[k])
+        class_of[i] = c
+        unit_of[i] = head[c]
+        taken[c] += 1
+        units = ix.class_units[c]
+        head[c] = units[taken[c]] if taken[c] < len(units) else big
+        for j in partners.get(i, ()):
+            blocked.setdefault(j, set()).add(int(ix.c_scheme[c]))
+    return Matching(class_of, "feasible", unit_of=unit_of)
+
+
+def units_for(ix: Index, class_of: IntArray) -> IntArray:
+    """The unit (index) of each referral: rooms of a class go in input order to referrals in input order."""
+    unit_of = np.full(len(class_of), -1, dtype=np.int64)
+    taken = np.zeros(ix.n_classes, dtype=np.int64)
+    for i in np.flatnonzero(class_of >= 0):
+        c = class_of[i]
+        unit_of[i] = ix.class_units[c][taken[c]]
+        taken[c] += 1
+    return unit_of

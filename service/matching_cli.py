@@ -1,0 +1,49 @@
+"""`safeaccom match`: solve a match problem file (CONTRACT section 3); result JSON on stdout.
+
+Kept lean because it is measured end to end: no import of the web stack or the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from service.cli import CliError
+
+
+def run_match(args: argparse.Namespace) -> int:
+    """Read, validate, solve and print; bad input raises CliError naming the item and field."""
+    started = time.perf_counter()
+    try:
+        if args.problem == "-":
+            data = json.load(sys.stdin)
+        else:
+            with open(args.problem, encoding="utf-8") as handle:
+                data = json.load(handle)
+    except OSError as error:
+        raise CliError(f"--problem: cannot read {args.problem!r}: {error.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CliError(f"--problem: not valid JSON: {error}") from None
+    if args.time_limit is not None and args.time_limit <= 0:
+        raise CliError("--time-limit: must be > 0 seconds")
+
+    import optimiser
+
+    read_seconds = time.perf_counter() - started
+    try:
+        problem = optimiser.parse_problem(data)
+    except optimiser.ProblemError as error:
+        raise CliError(f"{error.item}: field {error.field or '(whole item)'}: {error.message}") from None
+    parse_seconds = time.perf_counter() - started - read_seconds
+    result = optimiser.solve(problem, strategy=args.strategy, time_limit=args.time_limit)
+    result.stats["read_seconds"] = round(read_seconds, 4)
+    result.stats["parse_seconds"] = round(parse_seconds, 4)
+    result.stats["total_seconds"] = round(time.perf_counter() - started, 4)
+    try:
+        sys.stdout.write(json.dumps(result.to_dict(), separators=(",", ":")) + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away (| head): not an error of ours
+        sys.stderr.close()
+    return 0
