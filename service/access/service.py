@@ -12,9 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.access.models import ApiKey, Role
 from service.db import utcnow
 from service.errors import Invalid
-from service.reference.models import Authority
+from service.reference import service as reference
 
 KEY_PREFIX = "sak_"
+
+__all__ = ["Caller", "Role", "authenticate", "create_key", "digest", "revoke_keys_named"]
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,8 @@ async def create_key(
         raise Invalid("authority", f"a {role.value} key has no authority")
     if role is not Role.PROVIDER and provider_id is not None:
         raise Invalid("provider", f"a {role.value} key has no provider")
-    if authority is not None and await session.get(Authority, authority) is None:
-        raise Invalid("authority", f"unknown authority {authority!r}")
+    if authority is not None:
+        await reference.require_authority(session, authority, field="authority")
     if provider_id is not None:
         from service.inventory import service as inventory
 

@@ -12,8 +12,7 @@ from litestar.pagination import OffsetPagination
 from litestar.params import FromQuery, HeaderParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.access.models import Role
-from service.access.service import Caller
+from service.access.service import Caller, Role
 from service.auth import allow
 from service.errors import Invalid
 from service.idempotency import service as idempotency

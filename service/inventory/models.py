@@ -5,7 +5,8 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import ARRAY, CheckConstraint, Enum, Float, ForeignKey, Index, String, Text, func
+from sqlalchemy import CheckConstraint, Enum, Float, ForeignKey, Index, String, Text, func
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.db import Base

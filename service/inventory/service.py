@@ -9,8 +9,7 @@ import msgspec
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.access.models import Role
-from service.access.service import Caller
+from service.access.service import Caller, Role
 from service.audit import service as audit
 from service.db import utcnow
 from service.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
@@ -194,6 +193,6 @@ async def search_vacancies(
             specialist_only=scheme.specialist_only, available_from=unit.available_from,
             confirmed_at=unit.confirmed_at, stale=unit.confirmed_at < stale_before,
         )
-        for unit, scheme in rows.tuples()
+        for unit, scheme in rows
     ]
     return items, total or 0

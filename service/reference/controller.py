@@ -7,7 +7,7 @@ from litestar.pagination import OffsetPagination
 from msgspec import Struct
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.access.models import Role
+from service.access.service import Role
 from service.auth import allow
 from service.reference import service
 
