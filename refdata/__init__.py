@@ -7,10 +7,11 @@ rebuilt by scripts/build_refdata.py. Data only: this package imports nothing of 
 from __future__ import annotations
 
 import csv
+import io
 from importlib.resources import files
 
 
 def rows(name: str) -> list[dict[str, str]]:
     """The rows of refdata/<name>.csv as dictionaries."""
-    with files(__name__).joinpath(f"{name}.csv").open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
+    text = files(__name__).joinpath(f"{name}.csv").read_text(encoding="utf-8")
+    return list(csv.DictReader(io.StringIO(text, newline="")))

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from service.settings import Settings
 
 
@@ -131,7 +133,7 @@ def _create_key(settings: Settings, args: argparse.Namespace) -> int:
         from service.access import service as access
         from service.errors import DomainError
 
-        engine = db.create_engine(url)
+        engine = _engine(url)
         try:
             async with db.session_maker(engine).begin() as session:
                 row, key = await access.create_key(
@@ -175,7 +177,7 @@ async def _load_demo(url: str) -> list[tuple[str, str]]:
     from service import db
     from service.demo import demo_keys, load_demo
 
-    engine = db.create_engine(url)
+    engine = _engine(url)
     try:
         async with db.session_maker(engine).begin() as session:
             counts = await load_demo(session)
@@ -185,6 +187,14 @@ async def _load_demo(url: str) -> list[tuple[str, str]]:
     print(f"demo data: {counts['units']} units added" if counts["units"] else "demo data: already loaded",
           file=sys.stderr)
     return keys
+
+
+def _engine(url: str) -> AsyncEngine:
+    """An engine with every table's mapping loaded (foreign keys resolve across features)."""
+    import service.models  # noqa: F401
+    from service import db
+
+    return db.create_engine(url)
 
 
 def _openapi(output: str) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,7 +30,7 @@ PROVIDERS = [
 ]
 
 # (name, type, units, bedspaces range, eligibility overrides)
-SCHEME_SHAPES = [
+SCHEME_SHAPES: list[tuple[str, SchemeType, int, tuple[int, int], dict[str, object]]] = [
     ("Refuge", SchemeType.REFUGE, 8, (1, 4), {"communal": True, "accepts_children": True, "max_boy_age": 14}),
     ("Dispersed homes", SchemeType.DISPERSED, 4, (2, 5), {"accepts_children": True, "pets": True}),
     ("Move-on flats", SchemeType.MOVE_ON, 4, (1, 3), {"accepts_children": True}),
@@ -112,11 +112,11 @@ def _scheme(
     )
 
 
-def _unit(scheme: Scheme, label: str, bedspaces: int, rng: random.Random, now: object, salt: int) -> Unit:
+def _unit(scheme: Scheme, label: str, bedspaces: int, rng: random.Random, now: datetime, salt: int) -> Unit:
     status = rng.choices(
         [UnitStatus.AVAILABLE, UnitStatus.OCCUPIED, UnitStatus.UNAVAILABLE], weights=[45, 45, 10]
     )[0]
-    confirmed = now - timedelta(hours=rng.choice([1, 3, 8, 20, 30, 50]))  # type: ignore[operator]
+    confirmed = now - timedelta(hours=rng.choice([1, 3, 8, 20, 30, 50]))
     return Unit(
         scheme_id=scheme.id, label=label, bedspaces=bedspaces,
         wheelchair_accessible=rng.random() < 0.12, step_free=rng.random() < 0.3 + 0.1 * salt,

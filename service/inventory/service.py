@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
 
 import msgspec
 from sqlalchemy import Select, and_, func, select
@@ -140,7 +139,7 @@ async def set_availability(
     return unit
 
 
-def _vacancy_query(filters: VacancyFilter, stale_before: datetime) -> Select[Any]:
+def _vacancy_query(filters: VacancyFilter, stale_before: datetime) -> Select[Unit, Scheme]:
     conditions = [Unit.status == UnitStatus.AVAILABLE]
     equal = {
         "type": Scheme.type, "authority": Scheme.authority_code, "accepts_children": Scheme.accepts_children,

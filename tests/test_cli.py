@@ -1,0 +1,167 @@
+"""The command line as a person uses it: real processes, a real PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+import yaml
+
+ROOT = Path(__file__).parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def safeaccom(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "service.cli", *args], capture_output=True, text=True,
+                          env=env, timeout=timeout, cwd=ROOT)
+
+
+def wait_ready(url: str, process: subprocess.Popen[str], seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"exited early: {process.stderr.read() if process.stderr else ''}")
+        try:
+            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("service never became ready")
+
+
+def postgres_running_in(folder: Path) -> bool:
+    for proc in psutil.process_iter(attrs=["name", "cmdline"]):
+        if proc.info["name"] == "postgres" and any(str(folder) in part for part in proc.info["cmdline"] or []):
+            return True
+    return False
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    folder = Path(tempfile.mkdtemp(prefix="sad-", dir="/tmp"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_demo(data_dir: Path) -> tuple[dict[str, str], int]:
+    """Start `safeaccom demo`, read its keys, count vacancies with the officer key, stop it with SIGTERM."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {"SAFEACCOM_DATA_DIR": str(data_dir)}
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "service.cli", "demo", "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    try:
+        keys: dict[str, str] = {}
+        assert process.stdout is not None
+        while len(keys) < 4:
+            line = process.stdout.readline()
+            assert line, f"demo printed no keys: {process.stderr.read() if process.stderr else ''}"
+            role, key = line.split()
+            keys[role] = key
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(url, process)
+        response = httpx.get(f"{url}/api/v1/vacancies", params={"limit": 200},
+                             headers={"Authorization": f"Bearer {keys['officer']}"})
+        assert response.status_code == 200
+        assert "address" not in response.text and "Example Street" not in response.text
+        for role in ("admin", "provider", "commissioner"):
+            assert httpx.get(f"{url}/api/v1/authorities", headers={"Authorization": f"Bearer {keys[role]}"}
+                             ).status_code == 200
+        return keys, response.json()["total"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def test_demo_serves_the_demo_data_twice_without_duplicating_and_leaves_nothing_running(data_dir: Path) -> None:
+    first_keys, first_total = run_demo(data_dir)
+    assert set(first_keys) == {"admin", "officer", "provider", "commissioner"}
+    assert first_total >= 30
+    assert not postgres_running_in(data_dir), "the embedded PostgreSQL outlived the demo"
+    second_keys, second_total = run_demo(data_dir)
+    assert second_total == first_total
+    assert set(second_keys.values()).isdisjoint(first_keys.values())
+    assert not postgres_running_in(data_dir)
+
+
+@pytest.mark.usefixtures("engine")  # migrated
+def test_serve_and_create_key_against_database_url(database_url: str) -> None:
+    env = dict(os.environ) | {"DATABASE_URL": database_url, "SAFEACCOM_SCHEDULER": "0"}
+    created = safeaccom("create-key", "--role", "commissioner", "--name", "cli test", env=env)
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip().splitlines()[-1]
+    assert key.startswith("sak_") and len(key) > 40
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(url, process)
+        assert httpx.get(f"{url}/health").json() == {"status": "ok"}
+        assert httpx.get(f"{url}/api/v1/authorities", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+        assert httpx.get(f"{url}/api/v1/vacancies", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+        assert httpx.get(f"{url}/api/v1/vacancies", headers={"Authorization": "Bearer nope"}).status_code == 401
+        assert httpx.get(f"{url}/schema/openapi.json").status_code == 200
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) is not None
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["--role", "officer", "--name", "x"], "--authority"),
+        (["--role", "officer", "--name", "x", "--authority", "E99999999"], "--authority"),
+        (["--role", "provider", "--name", "x"], "--provider"),
+        (["--role", "provider", "--name", "x", "--provider", "999999"], "--provider"),
+        (["--role", "admin", "--name", " "], "--name"),
+    ],
+)
+@pytest.mark.usefixtures("engine")
+def test_create_key_refuses_bad_input_with_exit_2_and_one_line(database_url: str, args: list[str], field: str) -> None:
+    result = safeaccom("create-key", *args, env=dict(os.environ) | {"DATABASE_URL": database_url})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and field in lines[0], result.stderr
+
+
+def test_bad_database_url_is_refused_with_exit_2() -> None:
+    result = safeaccom("migrate", env=dict(os.environ) | {"DATABASE_URL": "mysql://x@y/z"})
+    assert result.returncode == 2 and "DATABASE_URL" in result.stderr
+
+
+def test_docker_compose_file_is_valid() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    postgres, service = compose["services"]["postgres"], compose["services"]["service"]
+    assert postgres["image"].startswith("postgres:16") and postgres["healthcheck"]["test"]
+    assert any(v.startswith("pgdata:") for v in postgres["volumes"]) and "pgdata" in compose["volumes"]
+    assert service["build"] == "." and service["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert service["environment"]["DATABASE_URL"].startswith("postgresql://")
+    binary = shutil.which("docker-compose")
+    assert binary, "install Debian's docker-compose (apt-get install --no-install-recommends docker-compose)"
+    result = subprocess.run([binary, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+def test_openapi_command_writes_the_committed_spec() -> None:
+    result = safeaccom("openapi")
+    assert result.returncode == 0
+    assert json.loads(result.stdout) == json.loads((ROOT / "api_spec" / "openapi.json").read_text())
