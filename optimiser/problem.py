@@ -373,7 +373,7 @@ def parse_problem(data: Any) -> Problem:
     return Problem(as_of=as_of, units=units, referrals=referrals, weights=weights)
 
 
-def _check_unique(kind: str, items: tuple[Unit, ...] | tuple[Referral, ...]) -> None:
+def _check_unique(kind: str, items: tuple[Unit | Referral, ...]) -> None:
     seen: dict[str, int] = {}
     for i, x in enumerate(items):
         first = seen.setdefault(x.id, i)
