@@ -29,16 +29,18 @@ def run_match(args: argparse.Namespace) -> int:
     if args.time_limit is not None and args.time_limit <= 0:
         raise CliError("--time-limit: must be > 0 seconds")
 
+    read_seconds = time.perf_counter() - started
     import optimiser
 
-    read_seconds = time.perf_counter() - started
+    import_seconds = time.perf_counter() - started - read_seconds
     try:
         problem = optimiser.parse_problem(data)
     except optimiser.ProblemError as error:
         raise CliError(f"{error.item}: field {error.field or '(whole item)'}: {error.message}") from None
-    parse_seconds = time.perf_counter() - started - read_seconds
+    parse_seconds = time.perf_counter() - started - read_seconds - import_seconds
     result = optimiser.solve(problem, strategy=args.strategy, time_limit=args.time_limit)
     result.stats["read_seconds"] = round(read_seconds, 4)
+    result.stats["import_seconds"] = round(import_seconds, 4)
     result.stats["parse_seconds"] = round(parse_seconds, 4)
     result.stats["total_seconds"] = round(time.perf_counter() - started, 4)
     try:

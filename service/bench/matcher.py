@@ -1,0 +1,162 @@
+"""`safeaccom bench matcher`: the matcher against greedy, the max-matching bound and a dense scipy script.
+
+For each size RxU: a seeded synthetic problem (optimiser.generate) is written to a file, then each
+measurement runs in its own child process, timed by wall clock, its peak memory read from that
+child's rusage (os.wait4): `safeaccom match` (optimal, then greedy) and the baseline
+`python -m service.bench.scipy_baseline`. Times are the best of --repeat runs, memory the largest.
+JSON on stdout, one object per size in a list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from service.cli import CliError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `safeaccom bench matcher`."""
+    parser.add_argument("--sizes", default="200x400,2000x10000,10000x3000",
+                        help="comma-separated REFERRALSxUNITS (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=1, help="runs per measurement; best time is kept")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the scipy script")
+
+
+def _sizes(text: str) -> list[tuple[int, int]]:
+    out = []
+    for part in text.split(","):
+        try:
+            r, u = part.lower().split("x")
+            out.append((int(r), int(u)))
+        except ValueError:
+            raise CliError(f"--sizes: {part!r} is not REFERRALSxUNITS, e.g. 2000x10000") from None
+        if out[-1][0] < 1 or out[-1][1] < 1:
+            raise CliError(f"--sizes: {part!r} needs at least one referral and one unit")
+    return out
+
+
+def _child(argv: list[str]) -> tuple[float, float, bytes]:
+    """Run argv; wall seconds, peak resident MB of that child alone, stdout."""
+    with tempfile.TemporaryFile() as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err = proc.stderr.read() if proc.stderr else b""
+        if proc.returncode != 0:
+            raise RuntimeError(f"{argv[:3]} failed ({proc.returncode}): {err.decode(errors='replace')[-500:]}")
+        out.seek(0)
+        return wall, usage.ru_maxrss / 1024.0, out.read()
+
+
+def _measure(argv: list[str], repeat: int) -> tuple[float, float, dict[str, Any]]:
+    best, peak, result = float("inf"), 0.0, {}
+    for _ in range(repeat):
+        wall, mb, stdout = _child(argv)
+        if wall < best:
+            best, result = wall, json.loads(stdout)
+        peak = max(peak, mb)
+    return best, peak, result
+
+
+def _match_command() -> list[str]:
+    script = Path(sys.executable).with_name("safeaccom")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("safeaccom")
+    if found:
+        return [found]
+    return [sys.executable, "-c", "import sys; from service.cli import main; sys.exit(main())"]
+
+
+def _bounds(data: dict[str, Any]) -> dict[str, int]:
+    """Largest number placeable (all tiers, and high risk alone), by max flow, ignoring separation."""
+    import numpy as np
+    from ortools.graph.python import max_flow
+
+    import optimiser
+    from optimiser.feasibility import build_index, feasible_pairs
+
+    ix = build_index(optimiser.parse_problem(data))
+    pr, pc = feasible_pairs(ix)
+    out = {}
+    for name, keep in (("max_matching", ix.r_tier[pr] >= 0), ("max_matching_high", ix.r_tier[pr] == 2)):
+        r, c = pr[keep], pc[keep]
+        n_r, n_c = ix.n_referrals, ix.n_classes
+        s, t = n_r + n_c, n_r + n_c + 1
+        flow = max_flow.SimpleMaxFlow()
+        flow.add_arcs_with_capacity(
+            np.concatenate([np.full(n_r, s), r, np.arange(n_r, n_r + n_c)]).astype(np.int32),
+            np.concatenate([np.arange(n_r), n_r + c, np.full(n_c, t)]).astype(np.int32),
+            np.concatenate([np.ones(n_r + len(r), dtype=np.int64), ix.class_size]).astype(np.int64),
+        )
+        flow.solve(s, t)
+        out[name] = int(flow.optimal_flow())
+    return out
+
+
+def _summary(wall: float, mb: float, result: dict[str, Any]) -> dict[str, Any]:
+    stats = result["stats"]
+    return {
+        "end_to_end_seconds": round(wall, 3),
+        "peak_memory_mb": round(mb, 1),
+        "read_seconds": stats.get("read_seconds"),
+        "import_seconds": stats.get("import_seconds"),
+        "parse_seconds": stats.get("parse_seconds"),
+        "feasibility_seconds": stats.get("feasibility_seconds"),
+        "solve_seconds": stats.get("solve_seconds"),
+        "explain_seconds": stats.get("explain_seconds"),
+        "status": result["status"],
+        "placed": stats["placed"],
+        "placed_by_risk": stats["placed_by_risk"],
+        "high_risk_placed": stats["placed_by_risk"]["high"],
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the matcher benchmark; JSON figures on stdout."""
+    from optimiser.generate import generate
+
+    if args.repeat < 1:
+        raise CliError("--repeat: must be >= 1")
+    figures = []
+    match = _match_command()
+    with tempfile.TemporaryDirectory() as folder:
+        for n_r, n_u in _sizes(args.sizes):
+            data = generate(n_r, n_u, seed=args.seed)
+            path = Path(folder) / f"problem_{n_r}x{n_u}.json"
+            path.write_text(json.dumps(data))
+            entry: dict[str, Any] = {"size": f"{n_r}x{n_u}", "referrals": n_r, "units": n_u, "seed": args.seed}
+            wall, mb, result = _measure([*match, "match", "--problem", str(path)], args.repeat)
+            entry["feasible_pairs"] = result["stats"]["feasible_pairs"]
+            entry["referrals_by_risk"] = result["stats"]["referrals_by_risk"]
+            entry["optimal"] = _summary(wall, mb, result)
+            entry["optimal"]["flow_arcs"] = result["stats"].get("flow_arcs")
+            wall, mb, result = _measure([*match, "match", "--problem", str(path), "--strategy", "greedy"], args.repeat)
+            entry["greedy"] = _summary(wall, mb, result)
+            entry["bound"] = _bounds(data)
+            if not args.no_baseline:
+                wall, mb, base = _measure([sys.executable, "-m", "service.bench.scipy_baseline", str(path)],
+                                          args.repeat)
+                entry["scipy_baseline"] = {"end_to_end_seconds": round(wall, 3), "peak_memory_mb": round(mb, 1),
+                                           **base}
+                entry["optimal_vs_baseline"] = {
+                    "time_ratio": round(entry["optimal"]["end_to_end_seconds"] / wall, 3),
+                    "memory_ratio": round(entry["optimal"]["peak_memory_mb"] / mb, 3),
+                }
+            figures.append(entry)
+            print(f"bench matcher: {entry['size']} done", file=sys.stderr)
+    json.dump(figures, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0
