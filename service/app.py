@@ -19,7 +19,10 @@ from service import db
 from service.auth import authentication_middleware, caller_of
 from service.errors import EXCEPTION_HANDLERS, problem_details_plugin
 from service.inventory.controller import InventoryController
+from service.jobs import all_jobs
+from service.notifications.controller import WebhookController
 from service.reference.controller import ReferenceController
+from service.scheduler import scheduler_lifespan
 from service.settings import Settings
 
 API_VERSION = "1.0.0"
@@ -80,12 +83,12 @@ def create_app(
             await engine.dispose()
 
     return Litestar(
-        route_handlers=[health, ready, ReferenceController, InventoryController],
+        route_handlers=[health, ready, ReferenceController, InventoryController, WebhookController],
         dependencies={"session": Provide(db.provide_session), "caller": Provide(_provide_caller, sync_to_thread=False)},
         middleware=[authentication_middleware()],
         plugins=[problem_details_plugin()],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        lifespan=[database],
+        lifespan=[database, scheduler_lifespan(all_jobs(settings))],  # scheduler after the engine
         state=State({"settings": settings, "session_maker": session_maker}),
         openapi_config=openapi_config(),
     )

@@ -5,11 +5,13 @@ from service.audit.models import AuditEvent
 from service.db import Base
 from service.idempotency.models import IdempotencyRecord
 from service.inventory.models import Provider, Scheme, Unit
+from service.notifications.models import OutboxMessage, Webhook
 from service.reference.models import Authority, AuthorityNeighbour, PostcodeDistrict
+from service.scheduler import JobRun
 
 metadata = Base.metadata
 
 __all__ = [
-    "ApiKey", "AuditEvent", "Authority", "AuthorityNeighbour", "IdempotencyRecord", "PostcodeDistrict",
-    "Provider", "Scheme", "Unit", "metadata",
+    "ApiKey", "AuditEvent", "Authority", "AuthorityNeighbour", "IdempotencyRecord", "JobRun", "OutboxMessage",
+    "PostcodeDistrict", "Provider", "Scheme", "Unit", "Webhook", "metadata",
 ]

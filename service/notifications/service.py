@@ -1,0 +1,327 @@
+"""Webhooks and the transactional outbox: register, list, delete; enqueue in the caller's transaction; deliver.
+
+Delivery is at least once: a message is marked delivered in the same transaction that sent it, so a
+crash between the receiver's 2xx and the commit sends it again. Receivers deduplicate on the
+`X-Safeaccom-Delivery` header (the message id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy import ColumnElement, func, or_, select, true, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.access.service import Caller, Role
+from service.audit import service as audit
+from service.db import utcnow
+from service.errors import Forbidden, Invalid, NotFound
+from service.inventory import service as inventory
+from service.notifications.models import MessageStatus, OutboxMessage, Webhook
+from service.notifications.schemas import EVENTS, WebhookIn
+from service.reference import service as reference
+from service.settings import Settings
+
+__all__ = [
+    "EVENTS", "DeliveryReport", "backoff", "create_webhook", "delete_webhook", "deliver_due", "deliver_job",
+    "enqueue", "list_webhooks", "sign",
+]
+
+log = logging.getLogger(__name__)
+
+SECRET_PREFIX = "whsec_"
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_CAP = timedelta(hours=1)
+TIMEOUT_SECONDS = 5.0
+BATCH = 50
+CONCURRENCY = 10
+# Keys a payload may never carry: it is for identifiers and statuses, not a record's contents.
+FORBIDDEN_WORDS = frozenset(
+    {"address", "name", "lat", "lon", "latitude", "longitude", "postcode", "phone", "email", "dob", "birth"}
+)
+WEBHOOK_GONE = "webhook deleted"
+
+
+# --- registration ----------------------------------------------------------------------------
+
+
+def check_url(url: str) -> str:
+    """An absolute http(s) URL with a host, no credentials and no fragment; 422 naming `url` otherwise."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises on a malformed port
+    except ValueError:
+        raise Invalid("url", "is not a valid URL") from None
+    if parts.scheme not in ("http", "https"):
+        raise Invalid("url", "must start with https:// or http://")
+    if not parts.hostname:
+        raise Invalid("url", "must name a host")
+    if parts.username is not None or parts.password is not None:
+        raise Invalid("url", "must not carry credentials; verify the signature instead")
+    if parts.fragment:
+        raise Invalid("url", "must not have a #fragment")
+    if port == 0 or any(c.isspace() for c in url):
+        raise Invalid("url", "is not a valid URL")
+    if len(url) > 500:
+        raise Invalid("url", "must be at most 500 characters")
+    return url
+
+
+def _scope(caller: Caller) -> ColumnElement[bool]:
+    """The webhooks a caller may see and delete."""
+    if caller.role is Role.ADMIN:
+        return true()
+    if caller.role is Role.PROVIDER:
+        return Webhook.provider_id == caller.provider_id
+    if caller.authority is None:  # a commissioner for all authorities
+        return Webhook.authority_code.is_not(None)
+    return Webhook.authority_code == caller.authority
+
+
+async def _owner(session: AsyncSession, caller: Caller, data: WebhookIn) -> tuple[int | None, str | None]:
+    """Whose webhook this is: the caller's own provider or authority; admin names one."""
+    if caller.role is Role.PROVIDER:
+        if data.authority is not None:
+            raise Invalid("authority", "a provider key registers webhooks for its own provider only")
+        if data.provider_id is not None and data.provider_id != caller.provider_id:
+            raise Forbidden("this belongs to another provider")
+        return caller.provider_id, None
+    if caller.role in (Role.OFFICER, Role.COMMISSIONER):
+        if data.provider_id is not None:
+            raise Invalid("provider_id", "an officer or commissioner key registers webhooks for an authority")
+        if caller.authority is None:  # national commissioner: any authority, named in the body
+            if data.authority is None:
+                raise Invalid("authority", "required: name the authority (GSS code) the webhook is for")
+            await reference.require_authority(session, data.authority, field="authority")
+            return None, data.authority
+        if data.authority is not None and data.authority != caller.authority:
+            raise Forbidden("this belongs to another authority")
+        return None, caller.authority
+    # admin
+    if (data.provider_id is None) == (data.authority is None):
+        field = "provider_id" if data.provider_id is None else "authority"
+        raise Invalid(field, "give exactly one of provider_id or authority")
+    if data.provider_id is not None:
+        await inventory.get_provider(session, data.provider_id)
+        return data.provider_id, None
+    assert data.authority is not None
+    await reference.require_authority(session, data.authority, field="authority")
+    return None, data.authority
+
+
+async def create_webhook(session: AsyncSession, caller: Caller, data: WebhookIn) -> Webhook:
+    """Register a webhook with a new signing secret (on the returned row; shown to the caller once)."""
+    url = check_url(data.url)
+    provider_id, authority = await _owner(session, caller, data)
+    webhook = Webhook(
+        url=url, secret=SECRET_PREFIX + secrets.token_urlsafe(32), events=sorted(set(data.events)),
+        provider_id=provider_id, authority_code=authority, created_by_key_id=caller.key_id, active=True,
+    )
+    session.add(webhook)
+    await session.flush()
+    audit.record(session, caller, "create", "webhook", webhook.id)
+    return webhook
+
+
+async def list_webhooks(session: AsyncSession, caller: Caller, limit: int, offset: int) -> tuple[list[Webhook], int]:
+    """The caller's own active webhooks (admin: all), newest first, and their total."""
+    where = (Webhook.active, _scope(caller))
+    total = await session.scalar(select(func.count()).select_from(Webhook).where(*where))
+    rows = await session.scalars(
+        select(Webhook).where(*where).order_by(Webhook.id.desc()).limit(limit).offset(offset)
+    )
+    return list(rows), int(total or 0)
+
+
+async def delete_webhook(session: AsyncSession, caller: Caller, webhook_id: int) -> None:
+    """Deactivate a webhook of the caller's scope (404 for any other), wipe its secret, fail its pending messages."""
+    webhook = await session.scalar(
+        select(Webhook).where(Webhook.id == webhook_id, Webhook.active, _scope(caller)).with_for_update()
+    )
+    if webhook is None:
+        raise NotFound("webhook", webhook_id)
+    webhook.active = False
+    webhook.secret = ""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.webhook_id == webhook_id, OutboxMessage.status == MessageStatus.PENDING)
+        .values(status=MessageStatus.FAILED, last_error=WEBHOOK_GONE)
+    )
+    audit.record(session, caller, "delete", "webhook", webhook_id)
+
+
+# --- the outbox ------------------------------------------------------------------------------
+
+
+def _plain(key: str, value: object) -> object:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple) and all(v is None or isinstance(v, bool | int | float | str) for v in value):
+        return list(value)
+    raise ValueError(f"outbox payload {key!r}: only identifiers and statuses (scalars), not {type(value).__name__}")
+
+
+def _clean_payload(payload: Mapping[str, object]) -> dict[str, Any]:
+    cleaned: dict[str, Any] = {}
+    for key, value in payload.items():
+        if FORBIDDEN_WORDS.intersection(key.lower().split("_")):
+            raise ValueError(f"outbox payload {key!r}: a webhook never carries personal data or addresses")
+        cleaned[key] = _plain(key, value)
+    return cleaned
+
+
+async def enqueue(
+    session: AsyncSession, event: str, payload: Mapping[str, object], *,
+    provider_id: int | None = None, authority: str | None = None,
+) -> int:
+    """Add one outbox message per active webhook of the provider and/or authority that subscribes to the event.
+
+    Runs in the caller's transaction, so a message exists exactly when the change it announces
+    commits. The payload holds identifiers and statuses only (ValueError otherwise). Returns the
+    number of messages written.
+    """
+    if event not in EVENTS:
+        raise ValueError(f"unknown webhook event {event!r}")
+    data = _clean_payload(payload)
+    owners: list[ColumnElement[bool]] = []
+    if provider_id is not None:
+        owners.append(Webhook.provider_id == provider_id)
+    if authority is not None:
+        owners.append(Webhook.authority_code == authority)
+    if not owners:
+        return 0
+    webhook_ids = list(
+        await session.scalars(
+            select(Webhook.id).where(Webhook.active, or_(*owners), Webhook.events.contains([event]))
+        )
+    )
+    session.add_all(OutboxMessage(webhook_id=webhook_id, event=event, payload=data) for webhook_id in webhook_ids)
+    await session.flush()
+    return len(webhook_ids)
+
+
+# --- delivery --------------------------------------------------------------------------------
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The signature header value: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" keyed with the secret>."""
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before the next try after `attempts` failed tries: 30 s, 1 min, 2 min, ... at most an hour."""
+    return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_CAP)
+
+
+def body_of(message: OutboxMessage) -> bytes:
+    """The JSON document POSTed for a message."""
+    document = {"id": message.id, "event": message.event, "created_at": message.created_at.isoformat(),
+                "data": message.payload}
+    return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
+
+
+async def _post(client: httpx.AsyncClient, webhook: Webhook, message: OutboxMessage) -> str | None:
+    """POST one message; None when the receiver answered 2xx, else a short reason (never the payload)."""
+    body = body_of(message)
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "safeaccom-webhooks/1",
+        "X-Safeaccom-Event": message.event,
+        "X-Safeaccom-Delivery": str(message.id),
+        "X-Safeaccom-Timestamp": timestamp,
+        "X-Safeaccom-Signature": sign(webhook.secret, timestamp, body),
+    }
+    try:
+        response = await client.post(webhook.url, content=body, headers=headers)
+    except Exception as error:  # timeouts, refused connections, bad URLs: all retried
+        return type(error).__name__[:200]
+    if 200 <= response.status_code < 300:
+        return None
+    return f"HTTP {response.status_code}"
+
+
+@dataclass
+class DeliveryReport:
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+async def deliver_due(
+    session: AsyncSession, *, now: datetime | None = None, batch: int = BATCH,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> DeliveryReport:
+    """Send a batch of due pending messages (rows locked, SKIP LOCKED); mark them delivered, to retry, or failed."""
+    now = now or utcnow()
+    report = DeliveryReport()
+    messages: Sequence[OutboxMessage] = list(
+        await session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status == MessageStatus.PENDING, OutboxMessage.next_attempt_at <= now)
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if not messages:
+        return report
+    webhooks = {
+        w.id: w for w in await session.scalars(
+            select(Webhook).where(Webhook.id.in_({m.webhook_id for m in messages}))
+        )
+    }
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def attempt(client: httpx.AsyncClient, message: OutboxMessage) -> str | None:
+        webhook = webhooks.get(message.webhook_id)
+        if webhook is None or not webhook.active:
+            return WEBHOOK_GONE
+        async with gate:
+            return await _post(client, webhook, message)
+
+    async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False, transport=transport) as client:
+        outcomes = await asyncio.gather(*(attempt(client, m) for m in messages))
+
+    for message, error in zip(messages, outcomes, strict=True):
+        if error == WEBHOOK_GONE:
+            message.status, message.last_error = MessageStatus.FAILED, error
+            report.failed += 1
+            continue
+        message.attempts += 1
+        message.last_error = error
+        if error is None:
+            message.status, message.delivered_at = MessageStatus.DELIVERED, now
+            report.delivered += 1
+        elif message.attempts >= MAX_ATTEMPTS:
+            message.status = MessageStatus.FAILED
+            report.failed += 1
+        else:
+            message.next_attempt_at = now + backoff(message.attempts)
+            report.retrying += 1
+    await session.flush()
+    log.info("webhook deliveries: %d delivered, %d to retry, %d failed",
+             report.delivered, report.retrying, report.failed)
+    return report
+
+
+async def deliver_job(session: AsyncSession, settings: Settings) -> None:
+    """The scheduled job: deliver what is due."""
+    await deliver_due(session)
