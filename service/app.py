@@ -20,8 +20,11 @@ from service.auth import authentication_middleware, caller_of
 from service.errors import EXCEPTION_HANDLERS, problem_details_plugin
 from service.inventory.controller import InventoryController
 from service.jobs import all_jobs
+from service.matching.controller import MatchingController
 from service.notifications.controller import WebhookController
+from service.offers.controller import OfferController
 from service.reference.controller import ReferenceController
+from service.referrals.controller import ReferralController
 from service.scheduler import scheduler_lifespan
 from service.settings import Settings
 
@@ -83,7 +86,10 @@ def create_app(
             await engine.dispose()
 
     return Litestar(
-        route_handlers=[health, ready, ReferenceController, InventoryController, WebhookController],
+        route_handlers=[
+            health, ready, ReferenceController, InventoryController, ReferralController, MatchingController,
+            OfferController, WebhookController,
+        ],
         dependencies={"session": Provide(db.provide_session), "caller": Provide(_provide_caller, sync_to_thread=False)},
         middleware=[authentication_middleware()],
         plugins=[problem_details_plugin()],

@@ -24,11 +24,15 @@ class DomainError(Exception):
 
     status = 400
 
-    def __init__(self, detail: str, *, errors: Sequence[dict[str, Any]] = (), headers: dict[str, str] | None = None):
+    def __init__(
+        self, detail: str, *, errors: Sequence[dict[str, Any]] = (), headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ):
         super().__init__(detail)
         self.detail = detail
         self.errors = list(errors)
         self.headers = headers
+        self.extra = extra or {}
 
 
 class NotFound(DomainError):
@@ -50,6 +54,19 @@ class PreconditionFailed(DomainError):
     status = 412
 
 
+class Infeasible(DomainError):
+    """The household cannot be placed in that unit: the hard rules it breaks, by code."""
+
+    status = 422
+
+    def __init__(self, codes: Sequence[str], field: str = "unit_id"):
+        super().__init__(
+            f"this unit breaks the household's hard rules: {', '.join(codes)}",
+            errors=[{"field": field, "message": f"rule {code} not met", "code": code} for code in codes],
+            extra={"codes": list(codes)},
+        )
+
+
 class Invalid(DomainError):
     """Input that parses but cannot be accepted: names the field at fault."""
 
@@ -60,19 +77,17 @@ class Invalid(DomainError):
 
 
 def _problem(
-    status: int, detail: str, errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None
+    status: int, detail: str, errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> ProblemDetailsException:
+    members = {**(extra or {}), **({"errors": errors} if errors else {})}
     return ProblemDetailsException(
-        status_code=status,
-        title=HTTPStatus(status).phrase,
-        detail=detail,
-        extra={"errors": errors} if errors else None,
-        headers=headers,
+        status_code=status, title=HTTPStatus(status).phrase, detail=detail, extra=members or None, headers=headers
     )
 
 
 def _domain_to_problem(exc: DomainError) -> ProblemDetailsException:
-    return _problem(exc.status, exc.detail, exc.errors, exc.headers)
+    return _problem(exc.status, exc.detail, exc.errors, exc.headers, exc.extra)
 
 
 _AT_PATH = re.compile(r" - at `\$\.?([^`]*)`$")

@@ -5,13 +5,33 @@ from service.audit.models import AuditEvent
 from service.db import Base
 from service.idempotency.models import IdempotencyRecord
 from service.inventory.models import Provider, Scheme, Unit
+from service.matching.models import MatchRun
 from service.notifications.models import OutboxMessage, Webhook
+from service.offers.models import Offer, Placement
 from service.reference.models import Authority, AuthorityNeighbour, PostcodeDistrict
+from service.referrals.models import Referral
+from service.reports.models import OccupancySnapshot
 from service.scheduler import JobRun
 
 metadata = Base.metadata
 
 __all__ = [
-    "ApiKey", "AuditEvent", "Authority", "AuthorityNeighbour", "IdempotencyRecord", "JobRun", "OutboxMessage",
-    "PostcodeDistrict", "Provider", "Scheme", "Unit", "Webhook", "metadata",
+    "ApiKey",
+    "AuditEvent",
+    "Authority",
+    "AuthorityNeighbour",
+    "IdempotencyRecord",
+    "JobRun",
+    "MatchRun",
+    "OccupancySnapshot",
+    "Offer",
+    "OutboxMessage",
+    "Placement",
+    "PostcodeDistrict",
+    "Provider",
+    "Referral",
+    "Scheme",
+    "Unit",
+    "Webhook",
+    "metadata",
 ]

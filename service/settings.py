@@ -46,6 +46,7 @@ class Settings:
     port: int = 8000
     stale_after: timedelta = timedelta(hours=24)
     offer_hold: timedelta = timedelta(hours=4)
+    retention: timedelta = timedelta(days=365)
     max_page_size: int = 200
     run_scheduler: bool = True
 
@@ -61,6 +62,7 @@ class Settings:
             port=int(_number(env, "SAFEACCOM_PORT", 8000, 1)),
             stale_after=timedelta(hours=_number(env, "SAFEACCOM_STALE_HOURS", 24, 0.01)),
             offer_hold=timedelta(hours=_number(env, "SAFEACCOM_OFFER_HOLD_HOURS", 4, 0.01)),
+            retention=timedelta(days=_number(env, "SAFEACCOM_RETENTION_DAYS", 365, 1)),
             run_scheduler=env.get("SAFEACCOM_SCHEDULER", "1") not in {"0", "false", "no"},
         )
 

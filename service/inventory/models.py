@@ -90,6 +90,7 @@ class Unit(Base):
     available_from: Mapped[date | None]
     confirmed_at: Mapped[datetime] = mapped_column(server_default=func.now())
     version: Mapped[int] = mapped_column(server_default="1")
+    stale_flagged_at: Mapped[datetime | None] = mapped_column(comment="when the provider was asked to reconfirm")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     scheme: Mapped[Scheme] = relationship(lazy="raise")

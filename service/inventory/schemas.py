@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from msgspec import Meta, Struct
 
-SchemeTypeName = Literal["refuge", "specialist_refuge", "dispersed", "move_on", "other_safe"]
-Gender = Literal["female", "male", "non_binary"]
-Specialism = Literal["lgbtq", "minoritised", "disability", "complex_needs", "young_people", "older_people", "male"]
-AvailabilityStatus = Literal["available", "unavailable", "occupied"]
-UnitStatusName = Literal["available", "held", "occupied", "unavailable"]
+from service.vocabulary import (
+    AvailabilityStatus,
+    District,
+    Gender,
+    Gss,
+    Language,
+    SchemeTypeName,
+    Specialism,
+    UnitStatusName,
+)
 
-Gss = Annotated[str, Meta(pattern=r"^[EWSN]\d{8}$", description="ONS GSS code, e.g. E08000034 (Kirklees)")]
-District = Annotated[
-    str, Meta(pattern=r"^(?i:[A-Z]{1,2}[0-9][0-9A-Z]?)$", description="postcode district, e.g. HD1")
-]
-Language = Annotated[str, Meta(pattern=r"^[a-z]{2}$", description="ISO 639-1 code")]
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
 Id = Annotated[int, Meta(ge=1, le=2**31 - 1)]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import msgspec
 from sqlalchemy import Select, and_, func, select
@@ -130,10 +131,7 @@ async def set_availability(
         )
     if unit.status is UnitStatus.HELD:
         raise Conflict(f"unit {unit_id} is held by a pending offer; the offer must be answered first")
-    unit.status = UnitStatus(change.status)
-    unit.available_from = _available_from(change.status, change.available_from)
-    unit.confirmed_at = utcnow()
-    unit.version += 1
+    _set_status(unit, UnitStatus(change.status), _available_from(change.status, change.available_from))
     await session.flush()
     audit.record(session, caller, "availability", "unit", unit.id)
     return unit
@@ -195,3 +193,97 @@ async def search_vacancies(
         for unit, scheme in rows
     ]
     return items, total or 0
+
+
+def owns(caller: Caller, scheme: Scheme) -> bool:
+    """The provider that runs the scheme (admin is not the provider)."""
+    return caller.role is Role.PROVIDER and caller.provider_id == scheme.provider_id
+
+
+async def lock_unit(session: AsyncSession, unit_id: int) -> tuple[Unit, Scheme]:
+    """The unit, row-locked for the rest of the transaction, with its scheme."""
+    unit = await session.scalar(select(Unit).where(Unit.id == unit_id).with_for_update())
+    if unit is None:
+        raise NotFound("unit", unit_id)
+    scheme = await session.get(Scheme, unit.scheme_id)
+    assert scheme is not None
+    return unit, scheme
+
+
+async def unit_with_scheme(session: AsyncSession, unit_id: int) -> tuple[Unit, Scheme]:
+    """The unit and its scheme, unlocked."""
+    unit = await session.get(Unit, unit_id)
+    if unit is None:
+        raise NotFound("unit", unit_id)
+    scheme = await session.get(Scheme, unit.scheme_id)
+    assert scheme is not None
+    return unit, scheme
+
+
+async def scheme_address(session: AsyncSession, scheme_id: int) -> str:
+    """The confidential address: only for a placement's officer, its provider and admin."""
+    address = await session.scalar(select(Scheme.address).where(Scheme.id == scheme_id))
+    assert address is not None
+    return address
+
+
+def _set_status(unit: Unit, status: UnitStatus, available_from: date | None = None) -> None:
+    unit.status = status
+    unit.available_from = available_from
+    unit.confirmed_at = utcnow()
+    unit.stale_flagged_at = None
+    unit.version += 1
+
+
+def hold(unit: Unit) -> None:
+    """A pending offer holds the unit."""
+    _set_status(unit, UnitStatus.HELD, unit.available_from)
+
+
+def occupy(unit: Unit) -> None:
+    """A household has moved in."""
+    _set_status(unit, UnitStatus.OCCUPIED)
+
+
+def release(unit: Unit, available_from: date | None = None) -> None:
+    """The unit is free again (offer declined, withdrawn, expired; placement ended)."""
+    _set_status(unit, UnitStatus.AVAILABLE, max(available_from or utcnow().date(), utcnow().date()))
+
+
+def problem_unit(unit: Unit, scheme: Scheme) -> dict[str, Any]:
+    """The unit as CONTRACT section 3 describes it."""
+    return {
+        "id": str(unit.id), "scheme": str(scheme.id), "type": scheme.type.value, "authority": scheme.authority_code,
+        "district": scheme.district, "lat": scheme.lat, "lon": scheme.lon, "bedspaces": unit.bedspaces,
+        "genders": scheme.genders, "accepts_children": scheme.accepts_children, "max_children": scheme.max_children,
+        "max_boy_age": scheme.max_boy_age, "wheelchair_accessible": unit.wheelchair_accessible,
+        "step_free": unit.step_free, "pets": scheme.pets, "accepts_nrpf": scheme.accepts_nrpf,
+        "communal": scheme.communal, "languages": scheme.languages, "specialisms": scheme.specialisms,
+        "specialist_only": scheme.specialist_only,
+        "available_from": (unit.available_from or utcnow().date()).isoformat(),
+    }
+
+
+async def matchable_units(session: AsyncSession, stale_after: timedelta) -> list[tuple[Unit, Scheme]]:
+    """Available units confirmed within the staleness threshold, of every authority."""
+    query = _vacancy_query(VacancyFilter(include_stale=False), utcnow() - stale_after)
+    return [(unit, scheme) for unit, scheme in await session.execute(query.order_by(Unit.id))]
+
+
+async def flag_stale(session: AsyncSession, stale_after: timedelta) -> list[tuple[int, int]]:
+    """Scheduled: available units not confirmed within the threshold, not flagged yet, are flagged now.
+
+    They already drop out of match runs (matchable_units reads confirmed_at); the flag makes sure
+    each provider is asked once to reconfirm. Returns (unit id, provider id) of the newly flagged.
+    """
+    query = (
+        select(Unit, Scheme.provider_id).join(Scheme, Unit.scheme_id == Scheme.id)
+        .where(Unit.status == UnitStatus.AVAILABLE, Unit.confirmed_at < utcnow() - stale_after,
+               Unit.stale_flagged_at.is_(None))
+        .with_for_update(of=Unit, skip_locked=True)
+    )
+    flagged = []
+    for unit, provider_id in await session.execute(query):
+        unit.stale_flagged_at = utcnow()
+        flagged.append((unit.id, provider_id))
+    return flagged

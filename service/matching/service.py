@@ -1,0 +1,89 @@
+"""Proposals for one referral and optimal match runs, computed by optimiser/ off the event loop."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import anyio
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import optimiser
+from service.access.service import Caller, Role
+from service.audit import service as audit
+from service.db import utcnow
+from service.errors import Invalid
+from service.inventory import service as inventory
+from service.matching.models import MatchRun
+from service.offers import service as offers
+from service.referrals import service as referrals
+
+
+def _parse(problem: dict[str, Any]) -> optimiser.Problem:
+    try:
+        return optimiser.parse_problem(problem)
+    except optimiser.ProblemError as error:
+        raise Invalid(f"{error.item}.{error.field}", error.message) from None
+
+
+async def proposals(
+    session: AsyncSession, caller: Caller, referral_id: int, stale_after: timedelta
+) -> dict[str, Any]:
+    """Feasible available units for one referral, best fit first, and how many units each rule excluded."""
+    referral = await referrals.get_referral(session, caller, referral_id, action="proposals")
+    units = await inventory.matchable_units(session, stale_after)
+    shared = await offers.schemes_housing(session, await referrals.linked_referral_ids(session, referral))
+    allowed = [(u, s) for u, s in units if s.id not in shared]
+    problem = _parse({
+        "as_of": utcnow().date().isoformat(),
+        "units": [inventory.problem_unit(u, s) for u, s in allowed],
+        "referrals": [await referrals.problem_referral(session, referral)],
+    })
+    items, excluded = await anyio.to_thread.run_sync(optimiser.rank_units, problem, str(referral.id))
+    if len(units) > len(allowed):
+        excluded["separation"] = len(units) - len(allowed)
+    return {
+        "items": [{"unit_id": int(item["unit"]), "score": item["score"], "reasons": item["reasons"]}
+                  for item in items],
+        "excluded": excluded,
+        "units_considered": len(units),
+    }
+
+
+async def match_run(session: AsyncSession, caller: Caller, stale_after: timedelta) -> MatchRun:
+    """Optimal proposals for every open referral in scope (none with a pending offer) over every available unit."""
+    scope = caller.authority if caller.role is Role.OFFICER else None
+    candidates = [r for r in await referrals.open_referrals(session, scope)
+                  if not await offers.has_pending_offer(session, r.id)]
+    units = await inventory.matchable_units(session, stale_after)
+    problem = _parse({
+        "as_of": utcnow().date().isoformat(),
+        "units": [inventory.problem_unit(u, s) for u, s in units],
+        "referrals": [await referrals.problem_referral(session, r) for r in candidates],
+    })
+    result = (await anyio.to_thread.run_sync(optimiser.solve, problem)).to_dict()
+    answer = {
+        "status": result["status"],
+        "assignments": [{**a, "referral": int(a["referral"]), "unit": int(a["unit"])} for a in result["assignments"]],
+        "unassigned": [{**u, "referral": int(u["referral"])} for u in result["unassigned"]],
+        "stats": result["stats"],
+    }
+    run = MatchRun(
+        authority_code=scope, created_by_key_id=caller.key_id, status=result["status"],
+        referrals=len(candidates), units=len(units), placed=len(result["assignments"]),
+        inputs={"referral_ids": [r.id for r in candidates], "unit_ids": [u.id for u, _ in units]},
+        result=answer,
+    )
+    session.add(run)
+    await session.flush()
+    for referral in candidates:
+        audit.record(session, caller, "match_run", "referral", referral.id)
+    audit.record(session, caller, "create", "match_run", run.id)
+    return run
+
+
+async def solve_what_if(data: dict[str, Any], strategy: str, time_limit: float | None) -> dict[str, Any]:
+    """A match problem in, its result out; nothing stored (planning)."""
+    problem = _parse(data)
+    result = await anyio.to_thread.run_sync(lambda: optimiser.solve(problem, strategy, time_limit))
+    return result.to_dict()

@@ -1,0 +1,64 @@
+"""HTTP for offers and placements."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post
+from litestar.datastructures import State
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.access.service import Caller, Role
+from service.auth import allow
+from service.offers import service
+from service.offers.models import Offer
+from service.offers.schemas import AcceptOut, DeclineIn, EndIn, EndOut, OfferIn, OfferOut, PlacementOut
+
+
+def offer_out(offer: Offer) -> OfferOut:
+    return OfferOut(id=offer.id, referral_id=offer.referral_id, unit_id=offer.unit_id, status=offer.status.value,
+                    expires_at=offer.expires_at, created_at=offer.created_at, answered_at=offer.answered_at,
+                    decline_reason=offer.decline_reason)
+
+
+class OfferController(Controller):
+    path = "/api/v1"
+    tags = ["offers"]
+
+    @post("/offers", guards=[allow(Role.OFFICER)], status_code=201)
+    async def create(self, session: AsyncSession, caller: Caller, state: State, data: OfferIn) -> OfferOut:
+        """Offer a unit to a referral; the unit is held until the provider answers or the hold expires."""
+        offer = await service.make_offer(session, caller, data.referral_id, data.unit_id, state.settings.offer_hold)
+        await session.refresh(offer, ["created_at"])
+        return offer_out(offer)
+
+    @get("/offers/{offer_id:int}", guards=[allow(Role.OFFICER, Role.PROVIDER, Role.ADMIN)])
+    async def read(self, session: AsyncSession, caller: Caller, offer_id: int) -> OfferOut:
+        """An offer: the referral's officers, the unit's provider, admin."""
+        return offer_out(await service.get_offer(session, caller, offer_id))
+
+    @post("/offers/{offer_id:int}/accept", guards=[allow(Role.PROVIDER)], status_code=200)
+    async def accept(self, session: AsyncSession, caller: Caller, offer_id: int) -> AcceptOut:
+        """The unit's provider accepts: placement starts, unit occupied, referral placed."""
+        placement = await service.accept_offer(session, caller, offer_id)
+        return AcceptOut(placement_id=placement.id, offer_id=offer_id)
+
+    @post("/offers/{offer_id:int}/decline", guards=[allow(Role.PROVIDER, Role.OFFICER)], status_code=200)
+    async def decline(self, session: AsyncSession, caller: Caller, offer_id: int, data: DeclineIn) -> OfferOut:
+        """The provider or the officer declines with a reason code; the unit is available again."""
+        return offer_out(await service.decline_offer(session, caller, offer_id, data.reason))
+
+    @post("/offers/{offer_id:int}/withdraw", guards=[allow(Role.OFFICER)], status_code=200)
+    async def withdraw(self, session: AsyncSession, caller: Caller, offer_id: int) -> OfferOut:
+        """The officer withdraws a pending offer; the unit is available again."""
+        return offer_out(await service.withdraw_offer(session, caller, offer_id))
+
+    @get("/placements/{placement_id:int}", guards=[allow(Role.OFFICER, Role.PROVIDER, Role.ADMIN)])
+    async def placement(self, session: AsyncSession, caller: Caller, placement_id: int) -> PlacementOut:
+        """The placement with the scheme's address: the referral's officers, the unit's provider, admin."""
+        return PlacementOut(**await service.get_placement(session, caller, placement_id))
+
+    @post("/placements/{placement_id:int}/end", guards=[allow(Role.PROVIDER, Role.OFFICER)], status_code=200)
+    async def end(self, session: AsyncSession, caller: Caller, placement_id: int, data: EndIn) -> EndOut:
+        """The household has left: the placement ends and the unit is available again."""
+        placement = await service.end_placement(session, caller, placement_id, data.ended_on, data.destination)
+        assert placement.ended_on is not None and placement.destination is not None
+        return EndOut(id=placement.id, ended_on=placement.ended_on, destination=placement.destination)

@@ -1,0 +1,67 @@
+"""Request and response types of offers and placements."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from msgspec import Meta, Struct
+
+Id = Annotated[int, Meta(ge=1, le=2**31 - 1)]
+DeclineReason = Literal[
+    "unit_unsuitable", "needs_not_met", "risk_too_high", "no_capacity_to_support", "household_declined",
+    "household_not_contactable", "other",
+]
+Destination = Literal[
+    "own_tenancy", "social_housing", "private_rented", "move_on", "other_refuge", "family_or_friends",
+    "returned_home", "hospital_or_care", "unknown", "other",
+]
+
+
+class OfferIn(Struct, forbid_unknown_fields=True):
+    referral_id: Id
+    unit_id: Id
+
+
+class OfferOut(Struct):
+    id: int
+    referral_id: int
+    unit_id: int
+    status: str
+    expires_at: datetime
+    created_at: datetime
+    answered_at: datetime | None = None
+    decline_reason: str | None = None
+
+
+class DeclineIn(Struct, forbid_unknown_fields=True):
+    reason: DeclineReason
+
+
+class AcceptOut(Struct):
+    placement_id: int
+    offer_id: int
+
+
+class PlacementOut(Struct):
+    id: int
+    referral_id: int
+    unit_id: int
+    scheme_id: int
+    scheme_name: str
+    address: str
+    district: str
+    started_on: date
+    ended_on: date | None
+    destination: str | None
+
+
+class EndIn(Struct, forbid_unknown_fields=True):
+    ended_on: date
+    destination: Destination
+
+
+class EndOut(Struct):
+    id: int
+    ended_on: date
+    destination: str

@@ -1,0 +1,251 @@
+"""Offers hold a unit until its provider answers; an accepted offer becomes a placement.
+
+Every change locks the rows it touches (offer, unit, referral) and partial unique indexes allow
+one pending offer per unit and per referral, and one live placement per unit: two officers can
+never book the same room, whatever the timing.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import optimiser
+from service.access.service import Caller, Role
+from service.audit import service as audit
+from service.db import utcnow
+from service.errors import Conflict, Forbidden, Infeasible, Invalid, NotFound
+from service.inventory import service as inventory
+from service.inventory.service import Unit, UnitStatus
+from service.notifications import service as notifications
+from service.offers.models import Offer, OfferStatus, Placement
+from service.referrals import service as referrals
+from service.referrals.service import Referral, ReferralStatus
+
+
+async def has_pending_offer(session: AsyncSession, referral_id: int) -> bool:
+    """Whether a pending offer holds a unit for this referral."""
+    found = await session.scalar(
+        select(Offer.id).where(Offer.referral_id == referral_id, Offer.status == OfferStatus.PENDING)
+    )
+    return found is not None
+
+
+async def schemes_housing(session: AsyncSession, referral_ids: set[int]) -> set[int]:
+    """Schemes where these referrals hold a pending offer or live in a placement."""
+    if not referral_ids:
+        return set()
+    offered = select(Unit.scheme_id).join(Offer, Offer.unit_id == Unit.id).where(
+        Offer.referral_id.in_(referral_ids), Offer.status == OfferStatus.PENDING
+    )
+    placed = select(Unit.scheme_id).join(Placement, Placement.unit_id == Unit.id).where(
+        Placement.referral_id.in_(referral_ids), Placement.ended_on.is_(None)
+    )
+    return set(await session.scalars(offered.union(placed)))
+
+
+async def rules_broken(session: AsyncSession, referral: Referral, unit_row: Unit, scheme: Any) -> list[str]:
+    """The hard-rule codes this pair breaks, as the matcher decides them, plus separation from linked households."""
+    problem = optimiser.parse_problem({
+        "as_of": utcnow().date().isoformat(),
+        "units": [inventory.problem_unit(unit_row, scheme)],
+        "referrals": [await referrals.problem_referral(session, referral)],
+    })
+    broken = optimiser.rules_broken(problem.referrals[0], problem.units[0], problem.as_of)
+    if scheme.id in await schemes_housing(session, await referrals.linked_referral_ids(session, referral)):
+        broken.append("separation")
+    return broken
+
+
+async def make_offer(
+    session: AsyncSession, caller: Caller, referral_id: int, unit_id: int, hold: timedelta
+) -> Offer:
+    """Offer a unit to a referral and hold it: 409 when the unit is not available, 422 when infeasible."""
+    referral = await referrals.get_referral(session, caller, referral_id, action="offer", lock=True)
+    if referral.status is not ReferralStatus.OPEN:
+        raise Conflict(f"referral {referral_id} is {referral.status.value}")
+    if await has_pending_offer(session, referral.id):
+        raise Conflict(f"referral {referral_id} already has a pending offer")
+    unit, scheme = await inventory.lock_unit(session, unit_id)
+    if unit.status is not UnitStatus.AVAILABLE:
+        raise Conflict(f"unit {unit_id} is not available")
+    broken = await rules_broken(session, referral, unit, scheme)
+    if broken:
+        raise Infeasible(broken)
+    inventory.hold(unit)
+    offer = Offer(referral_id=referral.id, unit_id=unit.id, status=OfferStatus.PENDING,
+                  created_by_key_id=caller.key_id, expires_at=utcnow() + hold)
+    session.add(offer)
+    try:
+        await session.flush()
+    except IntegrityError:  # the partial unique indexes: someone else won the unit or the referral
+        raise Conflict(f"unit {unit_id} is not available") from None
+    await notifications.enqueue(session, "offer.created", _payload(offer), provider_id=scheme.provider_id)
+    audit.record(session, caller, "create", "offer", offer.id)
+    return offer
+
+
+def _payload(offer: Offer) -> dict[str, Any]:
+    # Identifiers and statuses only: never the household, never an address.
+    return {"offer_id": offer.id, "unit_id": offer.unit_id, "referral_id": offer.referral_id,
+            "status": offer.status.value, "expires_at": offer.expires_at.isoformat()}
+
+
+async def _lock_offer(session: AsyncSession, offer_id: int) -> Offer:
+    offer = await session.scalar(select(Offer).where(Offer.id == offer_id).with_for_update())
+    if offer is None:
+        raise NotFound("offer", offer_id)
+    return offer
+
+
+def _officer_of(caller: Caller, referral: Referral) -> bool:
+    return caller.role is Role.OFFICER and caller.authority == referral.authority_code
+
+
+async def get_offer(session: AsyncSession, caller: Caller, offer_id: int) -> Offer:
+    """An offer, for the referral's officers, the unit's provider and admin."""
+    offer = await session.get(Offer, offer_id)
+    if offer is None:
+        raise NotFound("offer", offer_id)
+    referral = await referrals.load(session, offer.referral_id)
+    _, scheme = await inventory.unit_with_scheme(session, offer.unit_id)
+    if not (caller.role is Role.ADMIN or _officer_of(caller, referral) or inventory.owns(caller, scheme)):
+        raise NotFound("offer", offer_id)
+    audit.record(session, caller, "read", "offer", offer.id)
+    return offer
+
+
+async def _pending(session: AsyncSession, offer_id: int) -> tuple[Offer, Referral, Any, Any]:
+    """Lock the offer, its referral and its unit, in that order (the same order everywhere: no deadlocks)."""
+    offer = await _lock_offer(session, offer_id)
+    referral = await referrals.load(session, offer.referral_id, lock=True)
+    unit, scheme = await inventory.lock_unit(session, offer.unit_id)
+    return offer, referral, unit, scheme
+
+
+def _require_pending(offer: Offer) -> None:
+    if offer.status is not OfferStatus.PENDING:
+        raise Conflict(f"offer {offer.id} is {offer.status.value}")
+    if offer.expires_at <= utcnow():
+        raise Conflict(f"offer {offer.id} has expired")
+
+
+async def accept_offer(session: AsyncSession, caller: Caller, offer_id: int) -> Placement:
+    """The provider accepts: the household moves in, the unit is occupied, the referral placed."""
+    offer, referral, unit, scheme = await _pending(session, offer_id)
+    if not inventory.owns(caller, scheme):
+        raise Forbidden("only the unit's provider answers an offer")
+    _require_pending(offer)
+    offer.status = OfferStatus.ACCEPTED
+    offer.answered_at = utcnow()
+    inventory.occupy(unit)
+    referrals.mark_placed(referral)
+    placement = Placement(offer_id=offer.id, referral_id=referral.id, unit_id=unit.id, started_on=utcnow().date())
+    session.add(placement)
+    await session.flush()
+    await notifications.enqueue(session, "offer.accepted", _payload(offer), authority=referral.authority_code)
+    audit.record(session, caller, "accept", "offer", offer.id)
+    audit.record(session, caller, "create", "placement", placement.id)
+    return placement
+
+
+async def decline_offer(session: AsyncSession, caller: Caller, offer_id: int, reason: str) -> Offer:
+    """The provider or the officer declines, with a reason code kept for the unmet-need report."""
+    offer, referral, unit, scheme = await _pending(session, offer_id)
+    if not (inventory.owns(caller, scheme) or _officer_of(caller, referral)):
+        raise Forbidden("only the unit's provider or the referral's officer declines an offer")
+    _require_pending(offer)
+    offer.status = OfferStatus.DECLINED
+    offer.answered_at = utcnow()
+    offer.decline_reason = reason
+    offer.declined_by = caller.role.value
+    inventory.release(unit)
+    await _notify_both(session, "offer.declined", offer, scheme.provider_id, referral.authority_code)
+    audit.record(session, caller, "decline", "offer", offer.id)
+    return offer
+
+
+async def withdraw_offer(session: AsyncSession, caller: Caller, offer_id: int) -> Offer:
+    """The officer withdraws a pending offer; the unit is free again."""
+    offer, referral, unit, scheme = await _pending(session, offer_id)
+    if not _officer_of(caller, referral):
+        raise Forbidden("only the referral's officer withdraws an offer")
+    if offer.status is not OfferStatus.PENDING:
+        raise Conflict(f"offer {offer.id} is {offer.status.value}")
+    offer.status = OfferStatus.WITHDRAWN
+    offer.answered_at = utcnow()
+    inventory.release(unit)
+    await _notify_both(session, "offer.withdrawn", offer, scheme.provider_id, referral.authority_code)
+    audit.record(session, caller, "withdraw", "offer", offer.id)
+    return offer
+
+
+async def _notify_both(session: AsyncSession, event: str, offer: Offer, provider_id: int, authority: str) -> None:
+    await notifications.enqueue(session, event, _payload(offer), provider_id=provider_id)
+    await notifications.enqueue(session, event, _payload(offer), authority=authority)
+
+
+async def expire_offers(session: AsyncSession) -> int:
+    """Scheduled: pending offers past their hold expire and free their units. Returns how many."""
+    due = list(await session.scalars(
+        select(Offer).where(Offer.status == OfferStatus.PENDING, Offer.expires_at <= utcnow())
+        .order_by(Offer.id).with_for_update(skip_locked=True).limit(500)
+    ))
+    for offer in due:
+        referral = await referrals.load(session, offer.referral_id)
+        unit, scheme = await inventory.lock_unit(session, offer.unit_id)
+        offer.status = OfferStatus.EXPIRED
+        offer.answered_at = utcnow()
+        inventory.release(unit)
+        await _notify_both(session, "offer.expired", offer, scheme.provider_id, referral.authority_code)
+        audit.record(session, None, "expire", "offer", offer.id)
+    return len(due)
+
+
+async def _placement_in_scope(session: AsyncSession, caller: Caller, placement_id: int, *, lock: bool = False
+                              ) -> tuple[Placement, Referral, Any, Any]:
+    query = select(Placement).where(Placement.id == placement_id)
+    placement = await session.scalar(query.with_for_update() if lock else query)
+    if placement is None:
+        raise NotFound("placement", placement_id)
+    referral = await referrals.load(session, placement.referral_id)
+    unit, scheme = await (inventory.lock_unit if lock else inventory.unit_with_scheme)(session, placement.unit_id)
+    if not (caller.role is Role.ADMIN or _officer_of(caller, referral) or inventory.owns(caller, scheme)):
+        raise NotFound("placement", placement_id)
+    return placement, referral, unit, scheme
+
+
+async def get_placement(session: AsyncSession, caller: Caller, placement_id: int) -> dict[str, Any]:
+    """The placement with the scheme's confidential address: its officer, its provider, admin; audited."""
+    placement, _, unit, scheme = await _placement_in_scope(session, caller, placement_id)
+    audit.record(session, caller, "read", "placement", placement.id)
+    return {
+        "id": placement.id, "referral_id": placement.referral_id, "unit_id": unit.id, "scheme_id": scheme.id,
+        "scheme_name": scheme.name, "address": await inventory.scheme_address(session, scheme.id),
+        "district": scheme.district, "started_on": placement.started_on, "ended_on": placement.ended_on,
+        "destination": placement.destination,
+    }
+
+
+async def end_placement(
+    session: AsyncSession, caller: Caller, placement_id: int, ended_on: date, destination: str
+) -> Placement:
+    """The household has left: the placement ends and the unit is available again."""
+    placement, _, unit, _ = await _placement_in_scope(session, caller, placement_id, lock=True)
+    if caller.role is Role.ADMIN:
+        raise Forbidden("the unit's provider or the referral's officer ends a placement")
+    if placement.ended_on is not None:
+        raise Conflict(f"placement {placement_id} ended on {placement.ended_on.isoformat()}")
+    if ended_on < placement.started_on:
+        raise Invalid("ended_on", f"must not be before the placement started ({placement.started_on.isoformat()})")
+    if ended_on > utcnow().date():
+        raise Invalid("ended_on", "must not be in the future")
+    placement.ended_on = ended_on
+    placement.destination = destination
+    inventory.release(unit)
+    audit.record(session, caller, "end", "placement", placement.id)
+    return placement

@@ -1,0 +1,145 @@
+"""Request and response types of referrals (CONTRACT section 3, plus MARAC and equality monitoring)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from msgspec import Meta, Struct, field
+
+from service.vocabulary import District, Gender, Gss, Language, SchemeTypeName, Specialism
+
+PNTS = "prefer_not_to_say"
+Age = Annotated[int, Meta(ge=0, le=120)]
+Lat = Annotated[float, Meta(ge=49.0, le=61.0)]
+Lon = Annotated[float, Meta(ge=-9.0, le=2.5)]
+RiskName = Literal["standard", "medium", "high"]
+CloseOutcome = Literal["placed", "withdrawn", "unmet"]
+CloseReason = Literal[
+    # unmet: the matcher's rule codes, and why else no unit was found
+    "gender", "household_size", "children", "boy_age", "wheelchair", "step_free", "pets", "nrpf", "communal",
+    "language", "specialist_only", "excluded_area", "too_close", "not_available", "unit_type", "separation",
+    "capacity", "offers_declined",
+    # withdrawn
+    "household_withdrew", "no_contact", "other_support", "returned_home",
+    # placed
+    "placed",
+    "other",
+]
+
+
+class AdultIn(Struct, forbid_unknown_fields=True):
+    gender: Gender
+    age: Annotated[int, Meta(ge=16, le=120)]
+
+
+class ChildIn(Struct, forbid_unknown_fields=True):
+    age: Annotated[int, Meta(ge=0, le=17)]
+    sex: Literal["female", "male"]
+
+
+class NeedsIn(Struct, forbid_unknown_fields=True):
+    wheelchair: bool = False
+    step_free: bool = False
+    pets: bool = False
+    nrpf: bool = False
+    communal_unsuitable: bool = False
+    languages: Annotated[list[Language], Meta(max_length=10)] = []
+    interpreter_ok: bool = False
+    specialisms: Annotated[list[Specialism], Meta(max_length=7)] = []
+
+
+class LocationIn(Struct, forbid_unknown_fields=True):
+    """A perpetrator's known location: a postcode district (stored as such), or a point if the officer gives one."""
+
+    district: District | None = None
+    lat: Lat | None = None
+    lon: Lon | None = None
+
+
+class SafetyIn(Struct, forbid_unknown_fields=True):
+    exclude_authorities: Annotated[list[Gss], Meta(max_length=50)] = []
+    exclude_districts: Annotated[list[District], Meta(max_length=100)] = []
+    perpetrator_locations: Annotated[list[LocationIn], Meta(max_length=10)] = []
+    min_distance_km: Annotated[float, Meta(ge=0, le=1000)] = 0.0
+    separate_from: Annotated[list[Annotated[int, Meta(ge=1)]], Meta(max_length=20)] = []
+
+
+class PointIn(Struct, forbid_unknown_fields=True):
+    lat: Lat
+    lon: Lon
+
+
+class PreferencesIn(Struct, forbid_unknown_fields=True):
+    types: Annotated[list[SchemeTypeName], Meta(max_length=5)] = []
+    near: PointIn | None = None
+
+
+class EqualityIn(Struct, forbid_unknown_fields=True):
+    """Equality monitoring of the lead adult for the statutory return; every field optional."""
+
+    sex: Literal["female", "male", "prefer_not_to_say"] | None = None
+    gender_identity: Literal["same_as_sex_at_birth", "different", "prefer_not_to_say"] | None = None
+    age_band: Literal["16-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65+", "prefer_not_to_say"] | None = None
+    ethnicity: Literal["white", "mixed", "asian", "black", "other", "prefer_not_to_say"] | None = None
+    disability: Literal["yes", "no", "prefer_not_to_say"] | None = None
+    sexual_orientation: Literal[
+        "heterosexual", "gay_or_lesbian", "bisexual", "other", "prefer_not_to_say"
+    ] | None = None
+    religion: Literal[
+        "none", "christian", "muslim", "hindu", "sikh", "jewish", "buddhist", "other", "prefer_not_to_say"
+    ] | None = None
+    immigration_status: Literal[
+        "british_or_settled", "eu_settled_or_pre_settled", "visa_holder", "asylum_seeker", "refugee",
+        "no_recourse", "other", "prefer_not_to_say",
+    ] | None = None
+
+
+class ReferralIn(Struct, forbid_unknown_fields=True):
+    risk: RiskName
+    referred_on: date
+    adults: Annotated[list[AdultIn], Meta(min_length=1, max_length=6)]
+    needed_by: date | None = None
+    marac: bool = False
+    children: Annotated[list[ChildIn], Meta(max_length=12)] = []
+    needs: NeedsIn = field(default_factory=NeedsIn)
+    safety: SafetyIn = field(default_factory=SafetyIn)
+    preferences: PreferencesIn = field(default_factory=PreferencesIn)
+    equality: EqualityIn = field(default_factory=EqualityIn)
+
+
+class ReferralCreated(Struct):
+    id: int
+    status: str
+
+
+class ReferralOut(Struct):
+    id: int
+    status: str
+    authority: str
+    risk: str
+    marac: bool
+    referred_on: date
+    needed_by: date | None
+    adults: list[dict[str, object]]
+    children: list[dict[str, object]]
+    needs: dict[str, object]
+    safety: dict[str, object]
+    preferences: dict[str, object]
+    equality: dict[str, object]
+    outcome: str | None
+    close_reason: str | None
+    closed_at: datetime | None
+    created_at: datetime
+
+
+class CloseIn(Struct, forbid_unknown_fields=True):
+    outcome: CloseOutcome
+    reason: CloseReason
+
+
+class CloseOut(Struct):
+    id: int
+    status: str
+    outcome: str
+    reason: str

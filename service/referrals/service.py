@@ -1,0 +1,205 @@
+"""Referral use cases: register, read (audited), close; and the referral as the matcher sees it."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.access.service import Caller, Role
+from service.audit import service as audit
+from service.db import utcnow
+from service.errors import Conflict, Invalid, NotFound
+from service.reference import service as reference
+from service.referrals.models import Referral, ReferralStatus, Risk
+from service.referrals.schemas import CloseIn, ReferralIn
+
+UNMET_REASONS = {
+    "gender", "household_size", "children", "boy_age", "wheelchair", "step_free", "pets", "nrpf", "communal",
+    "language", "specialist_only", "excluded_area", "too_close", "not_available", "unit_type", "separation",
+    "capacity", "offers_declined", "other",
+}
+WITHDRAWN_REASONS = {"household_withdrew", "no_contact", "other_support", "returned_home", "other"}
+
+
+async def create_referral(session: AsyncSession, caller: Caller, data: ReferralIn) -> Referral:
+    """Register a household for the officer's authority."""
+    assert caller.authority is not None, "officer keys are bound to an authority"
+    if data.needed_by is not None and data.needed_by < data.referred_on:
+        raise Invalid("needed_by", "must not be before referred_on")
+    if data.referred_on > utcnow().date():
+        raise Invalid("referred_on", "must not be in the future")
+    safety = msgspec.to_builtins(data.safety)
+    for index, location in enumerate(data.safety.perpetrator_locations):
+        field = f"safety.perpetrator_locations[{index}]"
+        has_point = location.lat is not None and location.lon is not None
+        half_point = (location.lat is None) != (location.lon is None)
+        if half_point or has_point == (location.district is not None):
+            raise Invalid(field, "give a postcode district, or both lat and lon")
+        if location.district is not None:
+            await reference.require_district(session, location.district, field=f"{field}.district")
+            safety["perpetrator_locations"][index] = {"district": location.district.upper()}
+    for index, district in enumerate(data.safety.exclude_districts):
+        await reference.require_district(session, district, field=f"safety.exclude_districts[{index}]")
+    safety["exclude_districts"] = sorted({d.upper() for d in data.safety.exclude_districts})
+    for index, code in enumerate(data.safety.exclude_authorities):
+        await reference.require_authority(session, code, field=f"safety.exclude_authorities[{index}]")
+    for index, linked in enumerate(data.safety.separate_from):
+        found = await session.scalar(
+            select(Referral.id).where(Referral.id == linked, Referral.authority_code == caller.authority)
+        )
+        if found is None:
+            raise Invalid(f"safety.separate_from[{index}]", f"no referral {linked} in your authority")
+    referral = Referral(
+        authority_code=caller.authority, created_by_key_id=caller.key_id, status=ReferralStatus.OPEN,
+        risk=Risk(data.risk), marac=data.marac, referred_on=data.referred_on, needed_by=data.needed_by,
+        household={"adults": msgspec.to_builtins(data.adults), "children": msgspec.to_builtins(data.children)},
+        needs=msgspec.to_builtins(data.needs), safety=safety, preferences=msgspec.to_builtins(data.preferences),
+        equality={k: v for k, v in msgspec.to_builtins(data.equality).items() if v is not None},
+    )
+    session.add(referral)
+    await session.flush()
+    audit.record(session, caller, "create", "referral", referral.id)
+    return referral
+
+
+async def get_referral(
+    session: AsyncSession, caller: Caller, referral_id: int, *, action: str = "read", lock: bool = False
+) -> Referral:
+    """A referral the caller may see (404 otherwise, so its existence is not revealed); audited."""
+    query = select(Referral).where(Referral.id == referral_id)
+    if lock:
+        query = query.with_for_update()
+    referral = await session.scalar(query)
+    if referral is None or not may_see(caller, referral):
+        raise NotFound("referral", referral_id)
+    audit.record(session, caller, action, "referral", referral.id)
+    return referral
+
+
+def may_see(caller: Caller, referral: Referral) -> bool:
+    """Officers of the referral's authority, and admin."""
+    return caller.role is Role.ADMIN or (
+        caller.role is Role.OFFICER and caller.authority == referral.authority_code
+    )
+
+
+async def close_referral(session: AsyncSession, caller: Caller, referral_id: int, data: CloseIn) -> Referral:
+    """Close with an outcome; a referral with a pending offer must have it answered or withdrawn first."""
+    referral = await get_referral(session, caller, referral_id, action="close", lock=True)
+    if referral.status is ReferralStatus.CLOSED:
+        raise Conflict(f"referral {referral_id} is already closed")
+    if data.outcome == "placed":
+        if referral.status is not ReferralStatus.PLACED:
+            raise Invalid("outcome", "only a placed referral closes as placed")
+    elif referral.status is ReferralStatus.PLACED:
+        raise Invalid("outcome", "a placed referral closes as placed")
+    allowed = {"placed": {"placed", "other"}, "withdrawn": WITHDRAWN_REASONS, "unmet": UNMET_REASONS}[data.outcome]
+    if data.reason not in allowed:
+        raise Invalid("reason", f"for outcome {data.outcome!r} give one of {sorted(allowed)}")
+    from service.offers import service as offers  # offers reads referrals; closing asks offers back
+
+    if await offers.has_pending_offer(session, referral.id):
+        raise Conflict(f"referral {referral_id} has a pending offer; withdraw it or wait for the answer")
+    referral.status = ReferralStatus.CLOSED
+    referral.outcome = data.outcome
+    referral.close_reason = data.reason
+    referral.closed_at = utcnow()
+    return referral
+
+
+def mark_placed(referral: Referral) -> None:
+    """The referral's household has moved in."""
+    referral.status = ReferralStatus.PLACED
+
+
+async def problem_referral(session: AsyncSession, referral: Referral) -> dict[str, Any]:
+    """The referral as CONTRACT section 3 describes it; districts become their centroids."""
+    safety = dict(referral.safety)
+    points = []
+    for location in safety.get("perpetrator_locations", []):
+        if location.get("district"):
+            district = await reference.require_district(session, location["district"], field="district")
+            points.append({"lat": district.lat, "lon": district.lon})
+        else:
+            points.append({"lat": location["lat"], "lon": location["lon"]})
+    safety["perpetrator_locations"] = points
+    safety["separate_from"] = [str(linked) for linked in safety.get("separate_from", [])]
+    return {
+        "id": str(referral.id), "risk": referral.risk.value, "referred_on": referral.referred_on.isoformat(),
+        "needed_by": referral.needed_by.isoformat() if referral.needed_by else None,
+        "adults": referral.household["adults"], "children": referral.household["children"],
+        "needs": referral.needs, "safety": safety, "preferences": referral.preferences,
+    }
+
+
+async def open_referrals(session: AsyncSession, authority: str | None) -> list[Referral]:
+    """Open referrals of one authority (or of all, for admin), oldest first."""
+    query = select(Referral).where(Referral.status == ReferralStatus.OPEN)
+    if authority is not None:
+        query = query.where(Referral.authority_code == authority)
+    return list(await session.scalars(query.order_by(Referral.referred_on, Referral.id)))
+
+
+def today() -> date:
+    """The service's idea of today (UTC)."""
+    return utcnow().date()
+
+
+async def load(session: AsyncSession, referral_id: int, *, lock: bool = False) -> Referral:
+    """A referral by id with no scope check, for the offers workflow (callers check scope themselves)."""
+    query = select(Referral).where(Referral.id == referral_id)
+    referral = await session.scalar(query.with_for_update() if lock else query)
+    if referral is None:
+        raise NotFound("referral", referral_id)
+    return referral
+
+
+async def linked_referral_ids(session: AsyncSession, referral: Referral) -> set[int]:
+    """Households this one must never share a scheme with, whichever side named the link."""
+    linked = {int(x) for x in referral.safety.get("separate_from", [])}
+    named_us = await session.scalars(
+        select(Referral.id).where(Referral.safety["separate_from"].contains([referral.id]))
+    )
+    return linked | set(named_us)
+
+
+def _age_band(age: int) -> str:
+    for upper, band in ((17, "16-17"), (24, "18-24"), (34, "25-34"), (44, "35-44"), (54, "45-54"), (64, "55-64")):
+        if age <= upper:
+            return band
+    return "65+"
+
+
+def _child_band(age: int) -> str:
+    return "0-4" if age <= 4 else "5-10" if age <= 10 else "11-15" if age <= 15 else "16-17"
+
+
+async def pseudonymise_closed(session: AsyncSession, retention: timedelta) -> int:
+    """Scheduled: closed referrals older than the retention period keep only what statutory reporting needs.
+
+    Exact ages become bands; safety details (perpetrator locations, excluded areas, links) and
+    preferences are erased; needs keep their yes/no flags and specialisms, not languages.
+    """
+    due = list(await session.scalars(
+        select(Referral).where(Referral.status == ReferralStatus.CLOSED, Referral.closed_at < utcnow() - retention,
+                               Referral.pseudonymised_at.is_(None))
+        .order_by(Referral.id).with_for_update(skip_locked=True).limit(1000)
+    ))
+    for referral in due:
+        referral.household = {
+            "adults": [{"gender": a["gender"], "age_band": _age_band(a["age"])}
+                       for a in referral.household.get("adults", [])],
+            "children": [{"sex": c["sex"], "age_band": _child_band(c["age"])}
+                         for c in referral.household.get("children", [])],
+        }
+        referral.needs = {k: v for k, v in referral.needs.items() if k not in ("languages", "interpreter_ok")}
+        referral.safety = {}
+        referral.preferences = {}
+        referral.created_by_key_id = None
+        referral.pseudonymised_at = utcnow()
+        audit.record(session, None, "pseudonymise", "referral", referral.id)
+    return len(due)

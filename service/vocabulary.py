@@ -1,0 +1,19 @@
+"""Shared vocabulary of the API (CONTRACT section 3): accommodation types, genders, specialisms, codes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from msgspec import Meta
+
+SchemeTypeName = Literal["refuge", "specialist_refuge", "dispersed", "move_on", "other_safe"]
+Gender = Literal["female", "male", "non_binary"]
+Specialism = Literal["lgbtq", "minoritised", "disability", "complex_needs", "young_people", "older_people", "male"]
+AvailabilityStatus = Literal["available", "unavailable", "occupied"]
+UnitStatusName = Literal["available", "held", "occupied", "unavailable"]
+
+Gss = Annotated[str, Meta(pattern=r"^[EWSN]\d{8}$", description="ONS GSS code, e.g. E08000034 (Kirklees)")]
+District = Annotated[
+    str, Meta(pattern=r"^(?i:[A-Z]{1,2}[0-9][0-9A-Z]?)$", description="postcode district, e.g. HD1")
+]
+Language = Annotated[str, Meta(pattern=r"^[a-z]{2}$", description="ISO 639-1 code")]
