@@ -25,6 +25,7 @@ from service.notifications.controller import WebhookController
 from service.offers.controller import OfferController
 from service.reference.controller import ReferenceController
 from service.referrals.controller import ReferralController
+from service.reports.controller import ReportController
 from service.scheduler import scheduler_lifespan
 from service.settings import Settings
 
@@ -88,7 +89,7 @@ def create_app(
     return Litestar(
         route_handlers=[
             health, ready, ReferenceController, InventoryController, ReferralController, MatchingController,
-            OfferController, WebhookController,
+            OfferController, WebhookController, ReportController,
         ],
         dependencies={"session": Provide(db.provide_session), "caller": Provide(_provide_caller, sync_to_thread=False)},
         middleware=[authentication_middleware()],

@@ -1,0 +1,74 @@
+"""HTTP for the commissioners' reports."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, Response, get
+from litestar.params import QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.access.service import Caller, Role
+from service.auth import allow
+from service.db import utcnow
+from service.reports import service
+
+Gss = Annotated[str | None, QueryParameter(pattern=r"^[EWSN]\d{8}$")]
+REPORTERS = allow(Role.COMMISSIONER, Role.ADMIN)
+
+
+class ReportController(Controller):
+    path = "/api/v1/reports"
+    tags = ["reports"]
+    guards = [REPORTERS]
+
+    @get("/occupancy")
+    async def occupancy(
+        self, session: AsyncSession, caller: Caller, start: date | None = None, end: date | None = None,
+        authority: Gss = None,
+    ) -> dict[str, Any]:
+        """Bed spaces and units by status, occupancy rate, stays and turnover, by authority and type."""
+        scope = service.scope_for(caller, authority)
+        first, last = service.period(start, end, utcnow().date())
+        return await service.occupancy(session, scope, first, last)
+
+    @get("/unmet-need")
+    async def unmet_need(
+        self, session: AsyncSession, caller: Caller, start: date | None = None, end: date | None = None,
+        authority: Gss = None,
+    ) -> dict[str, Any]:
+        """Households not placed and offers declined, by reason, risk and protected characteristic."""
+        scope = service.scope_for(caller, authority)
+        first, last = service.period(start, end, utcnow().date())
+        return await service.unmet_need(session, scope, first, last)
+
+    @get("/annual-return")
+    async def annual_return(
+        self, session: AsyncSession, caller: Caller,
+        year: Annotated[int | None, QueryParameter(ge=2020, le=2100)] = None,
+        format: Literal["json", "csv", "xlsx"] = "json", authority: Gss = None,
+    ) -> Response[Any]:
+        """The statutory annual return for a financial year (April to March), as JSON, CSV or XLSX."""
+        scope = service.scope_for(caller, authority)
+        report = await service.annual_return(session, scope, year or service.current_financial_year(utcnow().date()))
+        if format == "json":
+            return Response(report)
+        name = f"safe-accommodation-return-{report['financial_year']}-{scope or 'all'}.{format}"
+        headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+        if format == "csv":
+            return Response(service.annual_return_csv(report), media_type="text/csv; charset=utf-8", headers=headers)
+        return Response(
+            service.annual_return_xlsx(report), headers=headers,
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+
+    @get("/capacity-plan")
+    async def capacity_plan(
+        self, session: AsyncSession, caller: Caller, start: date | None = None, end: date | None = None,
+        authority: Gss = None,
+    ) -> dict[str, Any]:
+        """Which extra scheme would have placed the most of the period's unplaced households."""
+        scope = service.scope_for(caller, authority)
+        first, last = service.period(start, end, utcnow().date())
+        return await service.capacity_plan(session, scope, first, last)
