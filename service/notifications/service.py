@@ -270,7 +270,8 @@ async def deliver_due(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> DeliveryReport:
     """Send a batch of due pending messages (rows locked, SKIP LOCKED); mark them delivered, to retry, or failed."""
-    now = now or utcnow()
+    if now is None:  # the database's clock, the one that stamped next_attempt_at
+        now = await session.scalar(select(func.now())) or utcnow()
     report = DeliveryReport()
     messages: Sequence[OutboxMessage] = list(
         await session.scalars(

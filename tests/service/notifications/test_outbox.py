@@ -6,12 +6,16 @@ from datetime import timedelta
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from service import db
 from service.db import utcnow
+from service.jobs import all_jobs
 from service.notifications import service as notifications
 from service.notifications.models import MessageStatus, OutboxMessage, Webhook
+from service.scheduler import JobRun, run_job
+from service.settings import Settings
 from tests.service.conftest import KIRKLEES, LEEDS, World
 from tests.service.notifications.conftest import Receiver
 
@@ -186,3 +190,27 @@ async def test_deleting_a_webhook_drops_its_pending_messages(
         again = await notifications.enqueue(session, "offer.created", {"offer_id": 2}, provider_id=world.provider_id)
         assert again == 0
     assert receiver.deliveries == []
+
+
+async def test_the_scheduled_job_delivers_what_committed(engine: AsyncEngine, receiver: Receiver) -> None:
+    """End to end on committed data: enqueue commits with its change, the job (as scheduled) sends it."""
+    maker = db.session_maker(engine)
+    settings = Settings(run_scheduler=True)
+    deliver = next(job for job in all_jobs(settings) if job.name == "notifications.deliver")
+    async with maker.begin() as session:
+        webhook = await _webhook(session, receiver, "/committed", ["offer.withdrawn"], authority=KIRKLEES)
+    try:
+        async with maker.begin() as session:
+            await notifications.enqueue(session, "offer.withdrawn", {"offer_id": 5}, authority=KIRKLEES)
+        assert await run_job(maker, deliver, settings) is True
+        [delivery] = receiver.deliveries
+        assert delivery.valid and delivery.document["data"] == {"offer_id": 5}
+        async with maker.begin() as session:
+            statuses = list(await session.scalars(
+                select(OutboxMessage.status).where(OutboxMessage.webhook_id == webhook.id)
+            ))
+        assert statuses == [MessageStatus.DELIVERED]
+    finally:
+        async with maker.begin() as session:
+            await session.execute(delete(Webhook).where(Webhook.id == webhook.id))  # its messages cascade
+            await session.execute(delete(JobRun).where(JobRun.name == deliver.name))
