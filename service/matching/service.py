@@ -12,7 +12,7 @@ import optimiser
 from service.access.service import Caller, Role
 from service.audit import service as audit
 from service.db import utcnow
-from service.errors import Invalid
+from service.errors import Conflict, Invalid
 from service.inventory import service as inventory
 from service.matching.models import MatchRun
 from service.offers import service as offers
@@ -31,6 +31,8 @@ async def proposals(
 ) -> dict[str, Any]:
     """Feasible available units for one referral, best fit first, and how many units each rule excluded."""
     referral = await referrals.get_referral(session, caller, referral_id, action="proposals")
+    if referral.status is not referrals.ReferralStatus.OPEN:
+        raise Conflict(f"referral {referral_id} is {referral.status.value}")
     units = await inventory.matchable_units(session, stale_after)
     shared = await offers.schemes_housing(session, await referrals.linked_referral_ids(session, referral))
     allowed = [(u, s) for u, s in units if s.id not in shared]
@@ -53,8 +55,9 @@ async def proposals(
 async def match_run(session: AsyncSession, caller: Caller, stale_after: timedelta) -> MatchRun:
     """Optimal proposals for every open referral in scope (none with a pending offer) over every available unit."""
     scope = caller.authority if caller.role is Role.OFFICER else None
-    candidates = [r for r in await referrals.open_referrals(session, scope)
-                  if not await offers.has_pending_offer(session, r.id)]
+    open_now = await referrals.open_referrals(session, scope)
+    pending = await offers.with_pending_offers(session, [r.id for r in open_now])
+    candidates = [r for r in open_now if r.id not in pending]
     units = await inventory.matchable_units(session, stale_after)
     problem = _parse({
         "as_of": utcnow().date().isoformat(),

@@ -35,6 +35,15 @@ async def has_pending_offer(session: AsyncSession, referral_id: int) -> bool:
     return found is not None
 
 
+async def with_pending_offers(session: AsyncSession, referral_ids: list[int]) -> set[int]:
+    """Which of these referrals have a pending offer (one query)."""
+    if not referral_ids:
+        return set()
+    return set(await session.scalars(
+        select(Offer.referral_id).where(Offer.referral_id.in_(referral_ids), Offer.status == OfferStatus.PENDING)
+    ))
+
+
 async def schemes_housing(session: AsyncSession, referral_ids: set[int]) -> set[int]:
     """Schemes where these referrals hold a pending offer or live in a placement."""
     if not referral_ids:
