@@ -96,5 +96,6 @@ async def test_closing_a_referral(client: AsyncClient, world: World) -> None:
     assert_problem(await client.post(f"/api/v1/referrals/{unmet}/close",
                                      json={"outcome": "unmet", "reason": "capacity"},
                                      headers=world.auth("leeds_officer")), 404)
+    assert_problem(await client.post(f"/api/v1/referrals/{unmet}/proposals", headers=auth), 409)
     body = (await client.get(f"/api/v1/referrals/{unmet}", headers=auth)).json()
     assert body["outcome"] == "unmet" and body["close_reason"] == "wheelchair" and body["closed_at"]
