@@ -49,6 +49,7 @@ import numpy as np
 import numpy.typing as npt
 
 from optimiser.feasibility import EARTH_RADIUS_KM, Index, IntArray
+from optimiser.problem import SPECIALISMS
 
 WEIGHTS = {"specialism": 20.0, "language": 10.0, "distance": 20.0, "near": 15.0, "waiting": 15.0,
            "size": 10.0, "access": 10.0}
@@ -56,90 +57,93 @@ FIT_SCALE = 10  # integer fit units per score point in the flow costs
 FloatArray = npt.NDArray[np.float64]
 
 
-def _angle(a: FloatArray, b: FloatArray) -> FloatArray:
-    """Central angle between unit vectors (rows), robust for small and large angles."""
-    chord = np.sqrt(np.sum((a - b) ** 2, axis=1))
-    return 2.0 * np.arcsin(np.minimum(1.0, chord / 2.0))
-
-
 def _xyz(lat: float, lon: float) -> tuple[float, float, float]:
     la, lo = math.radians(lat), math.radians(lon)
     return (math.cos(la) * math.cos(lo), math.cos(la) * math.sin(lo), math.sin(la))
+
+
+def _chord_km(points: FloatArray, r: IntArray, ix: Index, c: IntArray) -> FloatArray:
+    """Distance from points[r] to the classes c, as the chord (within 0.1% of the arc below 1,000 km)."""
+    dot = points[r, 0] * ix.c_xyz[c, 0]
+    dot += points[r, 1] * ix.c_xyz[c, 1]
+    dot += points[r, 2] * ix.c_xyz[c, 2]
+    return np.sqrt(np.maximum(0.0, 2.0 - 2.0 * dot)) * EARTH_RADIUS_KM
 
 
 def fit_scores(ix: Index, r: IntArray, c: IntArray) -> FloatArray:
     """Fit score 0-100 of each (referral r[k], class c[k]) pair (see the module docstring)."""
     refs = ix.problem.referrals
     w = {**WEIGHTS, **{k: v for k, v in ix.problem.weights.items() if k in WEIGHTS}}
-    total = sum(w.values()) or 1.0
-    score = np.zeros(len(r), dtype=np.float64)
+    scale = 100.0 / (sum(w.values()) or 1.0)
     if len(r) == 0:
-        return score
+        return np.zeros(0, dtype=np.float64)
     rep = ix.rep
-    c_spec = np.array([bool(u.specialisms) for u in rep])
+    # specialism: met, or no need (a specialist unit used without need scores half)
+    c_specbits = np.array([sum(1 << i for i, name in enumerate(SPECIALISMS) if name in u.specialisms) for u in rep],
+                          dtype=np.uint8)
     r_spec = ix.r_spec & 0x7F
-    c_specbits = np.array([sum(1 << i for i, s in enumerate(
-        ("lgbtq", "minoritised", "disability", "complex_needs", "young_people", "older_people", "male"))
-        if s in u.specialisms) for u in rep], dtype=np.uint8)
-    has_need = r_spec[r] != 0
-    met = (r_spec[r] & c_specbits[c]) != 0
-    score += w["specialism"] * np.where(has_need, met, np.where(c_spec[c], 0.5, 1.0))
-    # language: wildcard bit 0 set on referrals without a need or with an interpreter
-    r_lang_need = np.array([bool(x.needs.languages) for x in refs])
-    if r_lang_need.any():
-        lang_bits = np.zeros((ix.n_referrals, ix.c_lang.shape[1]), dtype=np.uint64)
+    spec = np.where(r_spec[r] != 0, (r_spec[r] & c_specbits[c]) != 0,
+                    np.where(c_specbits[c] != 0, 0.5, 1.0)) * w["specialism"]
+    # waiting, per referral
+    per_ref = np.clip((ix.problem.as_of.toordinal() - ix.r_referred) / 90.0, 0.0, 1.0) * w["waiting"]
+    score = spec + per_ref[r]
+    del spec
+    # language: the unit speaks one of the household's languages
+    need_lang = np.array([bool(x.needs.languages) for x in refs])
+    if need_lang.any():
         codes: dict[str, int] = {}
         for u in rep:
             for code in u.languages:
                 codes.setdefault(code, len(codes) + 1)
+        lang_bits = np.zeros((ix.n_referrals, ix.c_lang.shape[1]), dtype=np.uint64)
         for i, x in enumerate(refs):
             for code in x.needs.languages:
                 bit = codes.get(code)
                 if bit is not None:
                     lang_bits[i, bit // 64] |= np.uint64(1 << (bit % 64))
-        speaks = np.zeros(len(r), dtype=bool)
+        sel = np.flatnonzero(need_lang[r])
+        speaks = np.zeros(len(sel), dtype=bool)
         for word in range(lang_bits.shape[1]):
-            speaks |= (lang_bits[r, word] & ix.c_lang[c, word]) != 0
-        score += w["language"] * np.where(r_lang_need[r], speaks, True)
+            speaks |= (lang_bits[r[sel], word] & ix.c_lang[c[sel], word]) != 0
+        score += w["language"]
+        score[sel] -= w["language"] * ~speaks
     else:
         score += w["language"]
-    # distance beyond the minimum from the nearest perpetrator location
-    nloc = np.array([len(x.safety.perpetrator_locations) for x in refs], dtype=np.int64)
-    dist_part = np.ones(len(r), dtype=np.float64)
-    if nloc.any():
-        min_km = np.array([x.safety.min_distance_km for x in refs], dtype=np.float64)
-        nearest = np.full(len(r), np.inf)
-        for k in range(int(nloc.max())):
-            loc = np.zeros((ix.n_referrals, 3))
-            for i, x in enumerate(refs):
-                if nloc[i] > k:
-                    loc[i] = _xyz(*x.safety.perpetrator_locations[k])
-            sel = np.flatnonzero(nloc[r] > k)
-            nearest[sel] = np.minimum(nearest[sel], _angle(loc[r[sel]], ix.c_xyz[c[sel]]) * EARTH_RADIUS_KM)
-        has = nloc[r] > 0
-        dist_part[has] = np.clip((nearest[has] - min_km[r[has]]) / 50.0, 0.0, 1.0)
-    score += w["distance"] * dist_part
-    # near the household's support
+    # distance beyond the minimum from the nearest perpetrator location, full at +50 km
+    score += w["distance"]
+    most = max((len(x.safety.perpetrator_locations) for x in refs), default=0)
+    if most:
+        n_loc = np.array([len(x.safety.perpetrator_locations) for x in refs])
+        min_km = np.array([x.safety.min_distance_km for x in refs])
+        sel = np.flatnonzero(n_loc[r] > 0)
+        nearest = np.full(len(sel), np.inf)
+        for k in range(most):
+            points = np.array([_xyz(*x.safety.perpetrator_locations[k]) if len(x.safety.perpetrator_locations) > k
+                               else (9.0, 9.0, 9.0) for x in refs])  # far away: never the nearest
+            nearest = np.minimum(nearest, _chord_km(points, r[sel], ix, c[sel]))
+        score[sel] -= w["distance"] * (1.0 - np.clip((nearest - min_km[r[sel]]) / 50.0, 0.0, 1.0))
+    # near the household's support, full at the point, none from 100 km
+    score += w["near"]
     near = [x.preferences.near for x in refs]
-    near_part = np.ones(len(r), dtype=np.float64)
-    has_near = np.array([p is not None for p in near])
-    if has_near.any():
-        near_xyz = np.array([_xyz(*p) if p is not None else (0.0, 0.0, 0.0) for p in near])
-        sel = np.flatnonzero(has_near[r])
-        km = _angle(near_xyz[r[sel]], ix.c_xyz[c[sel]]) * EARTH_RADIUS_KM
-        near_part[sel] = np.clip(1.0 - km / 100.0, 0.0, 1.0)
-    score += w["near"] * near_part
-    wait = np.clip((ix.problem.as_of.toordinal() - ix.r_referred) / 90.0, 0.0, 1.0)
-    score += w["waiting"] * wait[r]
-    waste = ix.c_beds[c] - ix.r_size[r]
-    score += w["size"] * (1.0 - np.minimum(1.0, waste / 4.0))
-    wheel_need = (ix.r_req & 0x8) != 0
-    step_need = (ix.r_req & 0x18) != 0
+    if any(p is not None for p in near):
+        has = np.array([p is not None for p in near])
+        points = np.array([_xyz(*p) if p is not None else (0.0, 0.0, 0.0) for p in near])
+        sel = np.flatnonzero(has[r])
+        score[sel] -= w["near"] * np.clip(_chord_km(points, r[sel], ix, c[sel]) / 100.0, 0.0, 1.0)
+    # bedspaces not wasted
+    waste = (ix.c_beds[c] - ix.r_size[r]).astype(np.float64)
+    score += w["size"] * (1.0 - np.minimum(1.0, waste * 0.25))
+    del waste
+    # accessible units kept for those who need them
+    access = np.ones(len(r), dtype=np.float64)
     c_wheel = (ix.c_cap & 0x8) != 0
-    c_step = (ix.c_cap & 0x10) != 0
-    access = np.where(c_wheel[c] & ~wheel_need[r], 0.0, np.where(c_step[c] & ~step_need[r], 0.5, 1.0))
+    c_step = ((ix.c_cap & 0x10) != 0) & ~c_wheel
+    needs_access = (ix.r_req & 0x18) != 0
+    needs_wheel = (ix.r_req & 0x8) != 0
+    access[c_wheel[c] & ~needs_wheel[r]] = 0.0
+    access[c_step[c] & ~needs_access[r]] = 0.5
     score += w["access"] * access
-    return score * (100.0 / total)
+    return score * scale
 
 
 @dataclass
@@ -176,18 +180,32 @@ def solve_optimal(ix: Index, pr: IntArray, pc: IntArray, time_limit: float | Non
     n_r, n_c = ix.n_referrals, ix.n_classes
     fit = np.rint(fit_scores(ix, pr, pc) * FIT_SCALE).astype(np.int64)
     big_m = 100 * FIT_SCALE * max(1, min(n_r, int(ix.class_size.sum()))) + 1
-    costs = -((ix.r_tier[pr] + 1) * big_m + fit)
     source, sink = n_r + n_c, n_r + n_c + 1
     n_pairs = len(pr)
-    tails = np.concatenate([pr, np.full(n_r, source), np.arange(n_r, n_r + n_c), [source]]).astype(np.int32)
-    heads = np.concatenate([n_r + pc, np.arange(n_r), np.full(n_c, sink), [sink]]).astype(np.int32)
-    caps = np.concatenate([np.ones(n_pairs + n_r, dtype=np.int64), ix.class_size, [n_r]]).astype(np.int64)
-    all_costs = np.concatenate([costs, np.zeros(n_r + n_c + 1, dtype=np.int64)])
+    n_arcs = n_pairs + n_r + n_c + 1
+    # arrays built in place, in the dtypes OR-Tools takes, to keep the peak memory down
+    tails = np.empty(n_arcs, dtype=np.int32)
+    heads = np.empty(n_arcs, dtype=np.int32)
+    tails[:n_pairs] = pr
+    heads[:n_pairs] = pc
+    heads[:n_pairs] += n_r
+    tails[n_pairs:n_pairs + n_r] = source
+    heads[n_pairs:n_pairs + n_r] = np.arange(n_r)
+    tails[n_pairs + n_r:-1] = np.arange(n_r, n_r + n_c)
+    heads[n_pairs + n_r:-1] = sink
+    tails[-1], heads[-1] = source, sink
+    caps = np.ones(n_arcs, dtype=np.int64)
+    caps[n_pairs + n_r:-1] = ix.class_size
+    caps[-1] = n_r
+    costs = np.zeros(n_arcs, dtype=np.int64)
+    np.take(ix.r_tier + 1, pr, out=costs[:n_pairs])
+    costs[:n_pairs] *= -big_m
+    costs[:n_pairs] -= fit
     flow = min_cost_flow.SimpleMinCostFlow()
-    arcs = flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, all_costs)
+    arcs = flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
+    del tails, heads, caps, costs
     flow.set_nodes_supplies(np.array([source, sink], dtype=np.int32), np.array([n_r, -n_r], dtype=np.int64))
     pair_arcs = arcs[:n_pairs]
-    del tails, heads, all_costs
     build_seconds = time.perf_counter() - started
     flows_solved = 0
 
