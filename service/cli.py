@@ -46,9 +46,11 @@ def _build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="benchmarks; JSON figures on stdout")
     benches = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
+    from service.bench import api as api_bench
     from service.bench import matcher as matcher_bench
 
     matcher_bench.add_arguments(benches.add_parser("matcher", help="the matcher against greedy and scipy"))
+    api_bench.add_arguments(benches.add_parser("api", help="API latency, alone and during a large match"))
 
     openapi = commands.add_parser("openapi", help="write the OpenAPI document (api_spec/openapi.json)")
     openapi.add_argument("--output", default="-")
@@ -71,9 +73,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return run_match(args)
     if args.command == "bench":
+        from service.bench import api as api_bench
         from service.bench import matcher as matcher_bench
 
-        return matcher_bench.run(args)
+        return (matcher_bench if args.bench == "matcher" else api_bench).run(args)
     if args.command == "openapi":
         return _openapi(args.output)
     settings = _settings()

@@ -14,6 +14,7 @@ from service.audit import service as audit
 from service.db import utcnow
 from service.errors import Conflict, Invalid
 from service.inventory import service as inventory
+from service.matching import worker
 from service.matching.models import MatchRun
 from service.offers import service as offers
 from service.referrals import service as referrals
@@ -24,6 +25,15 @@ def _parse(problem: dict[str, Any]) -> optimiser.Problem:
         return optimiser.parse_problem(problem)
     except optimiser.ProblemError as error:
         raise Invalid(f"{error.item}.{error.field}", error.message) from None
+
+
+async def solve(data: dict[str, Any], strategy: str = "optimal", time_limit: float | None = None) -> dict[str, Any]:
+    """Parse and solve in a worker process; 422 naming the item and field when the problem is invalid."""
+    result: dict[str, Any] = await worker.in_worker(worker.solve_problem, data, strategy, time_limit)
+    if "error" in result:
+        error = result["error"]
+        raise Invalid(f"{error['item']}.{error['field']}", error["message"])
+    return result
 
 
 async def proposals(
@@ -59,12 +69,11 @@ async def match_run(session: AsyncSession, caller: Caller, stale_after: timedelt
     pending = await offers.with_pending_offers(session, [r.id for r in open_now])
     candidates = [r for r in open_now if r.id not in pending]
     units = await inventory.matchable_units(session, stale_after)
-    problem = _parse({
+    result = await solve({
         "as_of": utcnow().date().isoformat(),
         "units": [inventory.problem_unit(u, s) for u, s in units],
         "referrals": [await referrals.problem_referral(session, r) for r in candidates],
     })
-    result = (await anyio.to_thread.run_sync(optimiser.solve, problem)).to_dict()
     answer = {
         "status": result["status"],
         "assignments": [{**a, "referral": int(a["referral"]), "unit": int(a["unit"])} for a in result["assignments"]],
@@ -87,6 +96,10 @@ async def match_run(session: AsyncSession, caller: Caller, stale_after: timedelt
 
 async def solve_what_if(data: dict[str, Any], strategy: str, time_limit: float | None) -> dict[str, Any]:
     """A match problem in, its result out; nothing stored (planning)."""
-    problem = _parse(data)
-    result = await anyio.to_thread.run_sync(lambda: optimiser.solve(problem, strategy, time_limit))
-    return result.to_dict()
+    return await solve(data, strategy, time_limit)
+
+
+async def placed_counts(problems: list[dict[str, Any]]) -> list[int]:
+    """How many households each problem's optimal assignment places, solved in a worker process."""
+    counts: list[int] = await worker.in_worker(worker.placed_counts, problems)
+    return counts

@@ -14,15 +14,14 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
-import anyio
 from sqlalchemy import func, or_, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-import optimiser
 from service.access.service import Caller, Role
 from service.errors import Forbidden, Invalid
 from service.inventory.service import Scheme, Unit, UnitStatus
+from service.matching import service as matching
 from service.offers.service import Offer, OfferStatus, Placement
 from service.reference.service import Authority, AuthorityNeighbour, PostcodeDistrict
 from service.referrals import service as referrals
@@ -430,17 +429,12 @@ async def capacity_plan(session: AsyncSession, authority: str | None, start: dat
         for wheelchair in (False, True) for nrpf in (False, True)
     ]
 
-    def evaluate() -> list[int]:
-        placed = []
-        for candidate in candidates:
-            lat, lon = centres[candidate["authority"]][1:]
-            units = [_candidate_unit(f"c{i}", candidate, lat, lon) for i in range(SCHEME_SIZE)]
-            problem = optimiser.parse_problem({"as_of": end.isoformat(), "units": units,
-                                               "referrals": problem_referrals})
-            placed.append(len(optimiser.solve(problem).assignments))
-        return placed
-
-    placed = await anyio.to_thread.run_sync(evaluate) if problem_referrals and candidates else []
+    problems = [
+        {"as_of": end.isoformat(), "referrals": problem_referrals,
+         "units": [_candidate_unit(f"c{i}", c, *centres[c["authority"]][1:]) for i in range(SCHEME_SIZE)]}
+        for c in candidates
+    ]
+    placed: list[int] = await matching.placed_counts(problems) if problem_referrals and candidates else []
     ranked = sorted(zip(placed, candidates, strict=True), key=lambda pair: -pair[0])
     return {
         "period": {"start": start.isoformat(), "end": end.isoformat()}, "authority": authority,
