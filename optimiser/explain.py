@@ -10,6 +10,7 @@ rules out (a unit can be counted under several rules). Then, when some units wer
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,19 +74,86 @@ def assignment_reasons(referral: Referral, unit: Unit, as_of: dt.date) -> list[s
     return out
 
 
+def _weighted_below(values: IntArray, sizes: IntArray, queries: IntArray) -> IntArray:
+    """For each query q: total size of the classes with value < q."""
+    order = np.argsort(values, kind="stable")
+    cum = np.concatenate([[0], np.cumsum(sizes[order])])
+    return cum[np.searchsorted(values[order], queries, side="left")]
+
+
+def _per_value(row_values: IntArray, count: Callable[[int], int]) -> IntArray:
+    """Apply `count` once per distinct value of a referral attribute."""
+    uniq, inverse = np.unique(row_values, return_inverse=True)
+    return np.array([count(int(v)) for v in uniq], dtype=np.int64)[inverse]
+
+
 def rule_counts(ix: Index, rows: IntArray) -> np.ndarray:
-    """Units each hard rule rules out, on its own: shape (len(rows), len(RULES))."""
+    """Units each hard rule rules out, on its own: shape (len(rows), len(RULES)).
+
+    Most rules compare one referral attribute with one unit attribute, so the count is a lookup
+    (sorted unit values, or one count per distinct referral value); only the distance rule needs
+    the referral x unit matrix.
+    """
     counts = np.zeros((len(rows), len(RULES)), dtype=np.int64)
     if len(rows) == 0 or ix.n_classes == 0:
         return counts
-    sizes = ix.class_size.astype(np.float64)
-    done = 0
-    for block in chunks(ix, rows):
-        for k, code in enumerate(RULES):
-            fails = ~rule_pass(ix, code, block)
-            counts[done:done + len(block), k] = np.rint(fails.astype(np.float64) @ sizes).astype(np.int64)
-        done += len(block)
+    size = ix.class_size
+    col = {code: k for k, code in enumerate(RULES)}
+    cap = ix.c_cap.astype(np.int64)
+    req = ix.r_req[rows].astype(np.int64)
+    counts[:, col["gender"]] = _per_value(req & 7, lambda g: int(size[(g & ~cap & 7) != 0].sum()))
+    for code, bit in (("wheelchair", 3), ("step_free", 4), ("pets", 5), ("nrpf", 6), ("communal", 7)):
+        lacking = int(size[(cap >> bit) & 1 == 0].sum())
+        counts[:, col[code]] = ((req >> bit) & 1) * lacking
+    counts[:, col["household_size"]] = _weighted_below(ix.c_beds, size, ix.r_size[rows])
+    nchild = ix.r_nchild[rows]
+    accepting = (cap & 0x100) != 0
+    refusing = int(size[~accepting].sum())
+    too_many = _weighted_below(ix.c_max_children[accepting], size[accepting], nchild)
+    counts[:, col["children"]] = np.where(nchild > 0, refusing + too_many, 0)
+    counts[:, col["boy_age"]] = _weighted_below(ix.c_max_boy, size, ix.r_oldest_boy[rows])
+    counts[:, col["not_available"]] = _later_than(ix, rows)
+    counts[:, col["unit_type"]] = _per_value(ix.r_types[rows].astype(np.int64),
+                                             lambda t: int(size[(t & ix.c_type_bit) == 0].sum()))
+    counts[:, col["specialist_only"]] = _per_value(ix.r_spec[rows].astype(np.int64),
+                                                   lambda sp: int(size[(sp & ix.c_spec_req) == 0].sum()))
+    # language: one count per distinct need
+    lang = ix.r_lang[rows]
+    uniq, inverse = np.unique(lang, axis=0, return_inverse=True)
+    per = np.array([int(size[~((ix.c_lang & u[None, :]) != 0).any(axis=1)].sum()) for u in uniq], dtype=np.int64)
+    counts[:, col["language"]] = per[inverse.reshape(-1)]
+    # excluded areas: inclusion-exclusion over the few excluded authorities and districts
+    by_auth = np.bincount(ix.c_auth, weights=size, minlength=ix.n_auth)
+    by_district = np.bincount(ix.c_district, weights=size, minlength=ix.n_district)
+    both: dict[tuple[int, int], int] = {}
+    for a, d, n in zip(ix.c_auth.tolist(), ix.c_district.tolist(), size.tolist(), strict=True):
+        both[(a, d)] = both.get((a, d), 0) + n
+    for k in np.flatnonzero(ix.r_has_excl[rows]).tolist():
+        i = int(rows[k])
+        ea, ed = set(ix.excl_auth[i]), set(ix.excl_district[i])
+        n = sum(by_auth[a] for a in ea) + sum(by_district[d] for d in ed)
+        n -= sum(both.get((a, d), 0) for a in ea for d in ed)
+        counts[k, col["excluded_area"]] = int(n)
+    # distance: the matrix, for referrals with perpetrator locations only
+    with_locations = np.flatnonzero(np.isin(rows, ix.loc_owner))
+    if len(with_locations):
+        sizes = size.astype(np.float64)
+        subset = rows[with_locations]
+        done = 0
+        for block in chunks(ix, subset):
+            fails = ~rule_pass(ix, "too_close", block)
+            counts[with_locations[done:done + len(block)], col["too_close"]] = np.rint(
+                fails.astype(np.float64) @ sizes).astype(np.int64)
+            done += len(block)
     return counts
+
+
+def _later_than(ix: Index, rows: IntArray) -> IntArray:
+    """Units available only after each referral's deadline."""
+    order = np.argsort(ix.c_avail, kind="stable")
+    cum = np.concatenate([[0], np.cumsum(ix.class_size[order])])
+    at_or_before = cum[np.searchsorted(ix.c_avail[order], ix.r_deadline[rows], side="right")]
+    return int(ix.class_size.sum()) - at_or_before
 
 
 def unassigned_reasons(ix: Index, rows: IntArray, class_of: IntArray, pr: IntArray,

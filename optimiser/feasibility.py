@@ -350,7 +350,9 @@ def _distance_ok(ix: Index, rows: IntArray) -> BoolArray:
     dots = ix.loc_xyz[lo:hi] @ ix.c_xyz.T  # cos(angle) between location and unit
     thr = ix.loc_cos[lo:hi, None]
     far = dots < thr - _EPS_DOT
-    band = np.argwhere(np.abs(dots - thr) <= _EPS_DOT)
+    near = np.flatnonzero(~far)  # usually a small share of the matrix
+    near = near[dots.ravel()[near] <= thr[near // dots.shape[1], 0] + _EPS_DOT]
+    band = np.column_stack(np.unravel_index(near, dots.shape)) if len(near) else np.empty((0, 2), dtype=np.int64)
     for li, c in band:  # rare: decide the boundary with the same formula as rules_broken
         owner = ix.problem.referrals[owners[li]]
         u = ix.rep[c]

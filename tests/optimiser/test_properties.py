@@ -201,3 +201,20 @@ def test_vectorised_rules_agree_with_rules_broken(data: dict[str, Any]) -> None:
             vector = [code for code in RULES if not masks[code][i, c]]
             assert optimiser.rules_broken(r, u, problem.as_of) == vector
             assert set(vector) == broken(data["referrals"][i], data["units"][j])
+
+
+@SETTINGS
+@given(problems())
+def test_rule_counts_agree_with_the_masks(data: dict[str, Any]) -> None:
+    """The fast per-rule unit counts of the unassigned equal counting the vectorised masks."""
+    from optimiser.explain import rule_counts
+
+    problem = optimiser.parse_problem(data)
+    ix = build_index(problem)
+    rows = np.arange(len(problem.referrals))
+    fast = rule_counts(ix, rows)
+    for k, code in enumerate(RULES):
+        by_mask = (~rule_pass(ix, code, rows)).astype(np.int64) @ ix.class_size
+        assert fast[:, k].tolist() == by_mask.tolist(), code
+        by_pair = [sum(code in broken(r, u) for u in data["units"]) for r in data["referrals"]]
+        assert fast[:, k].tolist() == by_pair, code
