@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
+
 revision: str = '0003_referrals'
 down_revision: str | None = '0002_notifications'
 branch_labels: str | Sequence[str] | None = None
