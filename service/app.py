@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service import db
 from service.auth import authentication_middleware, caller_of
+from service.dashboard.controller import DashboardController, dashboard_static_files, dashboard_templates
 from service.errors import EXCEPTION_HANDLERS, problem_details_plugin
 from service.inventory.controller import InventoryController
 from service.jobs import all_jobs
@@ -90,6 +91,7 @@ def create_app(
         route_handlers=[
             health, ready, ReferenceController, InventoryController, ReferralController, MatchingController,
             OfferController, WebhookController, ReportController,
+            DashboardController, dashboard_static_files(),
         ],
         dependencies={"session": Provide(db.provide_session), "caller": Provide(_provide_caller, sync_to_thread=False)},
         middleware=[authentication_middleware()],
@@ -98,4 +100,5 @@ def create_app(
         lifespan=[database, scheduler_lifespan(all_jobs(settings))],  # scheduler after the engine
         state=State({"settings": settings, "session_maker": session_maker}),
         openapi_config=openapi_config(),
+        template_config=dashboard_templates(),
     )

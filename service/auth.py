@@ -15,8 +15,9 @@ from service.access.models import Role
 from service.access.service import Caller
 
 # Routes reachable without a key. Everything else needs one, and a guard naming its roles.
-PUBLIC_PATHS = {"/health", "/ready", "/login"}
-PUBLIC_PREFIXES = ("/schema", "/static")
+# The dashboard (/login, /logout, /dashboard...) checks its own session cookie and role instead.
+PUBLIC_PATHS = {"/health", "/ready", "/login", "/logout"}
+PUBLIC_PREFIXES = ("/schema", "/static", "/dashboard")
 
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
 

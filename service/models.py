@@ -2,6 +2,7 @@
 
 from service.access.models import ApiKey
 from service.audit.models import AuditEvent
+from service.dashboard.models import DashboardSession  # noqa: F401
 from service.db import Base
 from service.idempotency.models import IdempotencyRecord
 from service.inventory.models import Provider, Scheme, Unit

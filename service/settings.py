@@ -49,6 +49,7 @@ class Settings:
     retention: timedelta = timedelta(days=365)
     max_page_size: int = 200
     run_scheduler: bool = True
+    secure_cookies: bool = False  # behind HTTPS: the dashboard's session cookie is marked Secure
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -64,6 +65,7 @@ class Settings:
             offer_hold=timedelta(hours=_number(env, "SAFEACCOM_OFFER_HOLD_HOURS", 4, 0.01)),
             retention=timedelta(days=_number(env, "SAFEACCOM_RETENTION_DAYS", 365, 1)),
             run_scheduler=env.get("SAFEACCOM_SCHEDULER", "1") not in {"0", "false", "no"},
+            secure_cookies=env.get("SAFEACCOM_SECURE_COOKIES", "0").lower() in {"1", "true", "yes"},
         )
 
     def with_database(self, url: str) -> Settings:

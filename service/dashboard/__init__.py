@@ -1,0 +1,1 @@
+"""The commissioners' web dashboard: sign-in by API key, a session cookie, server-rendered charts."""

@@ -1,0 +1,176 @@
+"""HTTP for the dashboard: the sign-in form, the page, the annual return downloads, and their assets.
+
+These routes are outside the Bearer middleware (service.auth.PUBLIC_*): each one finds its caller
+from the session cookie itself and sends a visitor without a valid session to /login.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect, Template
+from litestar.router import Router
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.access.service import Caller
+from service.dashboard import service
+from service.db import utcnow
+from service.errors import DomainError
+from service.settings import Settings
+
+HERE = Path(__file__).parent
+
+# Everything the pages load comes from this service: scripts, styles, images, form targets.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "same-origin",  # no-referrer would make form posts say Origin: null
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+}
+
+
+def dashboard_templates() -> TemplateConfig[JinjaTemplateEngine]:
+    """Jinja templates of the dashboard (autoescaped)."""
+    return TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine)
+
+
+def dashboard_static_files() -> Router:
+    """/static: the vendored Chart.js and the dashboard's own script and style sheet."""
+    return create_static_files_router(
+        path="/static", directories=[HERE / "static"], include_in_schema=False, name="dashboard-static",
+    )
+
+
+def _same_origin(request: Request[Any, Any, Any]) -> bool:
+    """A form post from this site's own pages (against login CSRF). Browsers say so in Sec-Fetch-Site
+    (behind any proxy); older ones send Origin, compared with the host asked for. Scripts send neither."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site in {"same-origin", "none"}
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    host = request.headers.get("x-forwarded-host") or request.headers.get("host", "")
+    return urlsplit(origin).netloc == host
+
+
+def _session_cookie(request: Request[Any, Any, Any], token: str, max_age: int) -> Cookie:
+    settings: Settings = request.app.state.settings
+    return Cookie(key=service.COOKIE_NAME, value=token, path="/", httponly=True, samesite="strict",
+                  secure=settings.secure_cookies, max_age=max_age)
+
+
+def _to_login() -> Redirect:
+    return Redirect("/login", status_code=303)
+
+
+async def _caller(request: Request[Any, Any, Any], session: AsyncSession) -> Caller | None:
+    return await service.signed_in(session, request.cookies.get(service.COOKIE_NAME))
+
+
+class DashboardController(Controller):
+    """Sign-in, sign-out, the dashboard page and the annual return files."""
+
+    include_in_schema = False
+    response_headers = SECURITY_HEADERS
+
+    @get("/login")
+    async def login_form(self, request: Request[Any, Any, Any], session: AsyncSession) -> Template | Redirect:
+        """The sign-in form (a signed-in visitor goes straight to the dashboard)."""
+        if await _caller(request, session) is not None:
+            return Redirect("/dashboard", status_code=303)
+        return Template("login.html", context={"error": None})
+
+    @post("/login", status_code=303)
+    async def login(self, request: Request[Any, Any, Any], session: AsyncSession) -> Template | Redirect:
+        """Start a session for a commissioner's or admin's key; anything else gets the form again."""
+        if not _same_origin(request):
+            return Template("login.html", context={"error": "Sign in from this site's own form."}, status_code=403)
+        form = await request.form()
+        key = form.get("api_key")
+        try:
+            token, _ = await service.sign_in(session, key if isinstance(key, str) else "")
+        except service.SignInRefused as refused:
+            return Template("login.html", context={"error": refused.message}, status_code=refused.status)
+        max_age = int(service.LIFETIME.total_seconds())
+        return Redirect("/dashboard", status_code=303, cookies=[_session_cookie(request, token, max_age)])
+
+    @post("/logout", status_code=303)
+    async def logout(self, request: Request[Any, Any, Any], session: AsyncSession) -> Redirect:
+        """End the session and forget the cookie."""
+        if _same_origin(request):
+            await service.sign_out(session, request.cookies.get(service.COOKIE_NAME))
+        return Redirect("/login", status_code=303, cookies=[_session_cookie(request, "", 0)])
+
+    @get("/dashboard")
+    async def dashboard(
+        self, request: Request[Any, Any, Any], session: AsyncSession, start: str | None = None,
+        end: str | None = None, authority: str | None = None, characteristic: str | None = None,
+        year: str | None = None,
+    ) -> Template | Redirect:
+        """The commissioners' page: occupancy, vacancies, unmet need, time to placement, capacity planning."""
+        caller = await _caller(request, session)
+        if caller is None:
+            return _to_login()
+        context: dict[str, Any] = {
+            "caller": caller, "authorities": await service.authority_choices(session, caller),
+            "query": {"start": start or "", "end": end or "", "authority": authority or "", "year": year or ""},
+            "error": None,
+        }
+        try:
+            chosen = service.filters(caller, utcnow().date(), start=start, end=end, authority=authority,
+                                     characteristic=characteristic, year=year)
+        except DomainError as refused:
+            context["error"] = refused.detail
+            return Template("dashboard.html", context=context, status_code=refused.status)
+        context["filters"] = chosen
+        context["query"] = {"start": chosen.start.isoformat(), "end": chosen.end.isoformat(),
+                            "authority": chosen.authority or "", "year": str(chosen.year)}
+        context.update(await service.page(session, caller, chosen))
+        return Template("dashboard.html", context=context)
+
+    async def _annual_return(
+        self, request: Request[Any, Any, Any], session: AsyncSession, fmt: str, year: str | None,
+        authority: str | None,
+    ) -> Response[Any]:
+        caller = await _caller(request, session)
+        if caller is None:
+            return _to_login()
+        body, media_type, name = await service.annual_return_file(session, caller, year, authority, fmt,
+                                                                  utcnow().date())
+        return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    @get("/dashboard/annual-return.csv")
+    async def annual_return_csv(
+        self, request: Request[Any, Any, Any], session: AsyncSession, year: str | None = None,
+        authority: str | None = None,
+    ) -> Response[Any]:
+        """The annual return as CSV."""
+        return await self._annual_return(request, session, "csv", year, authority)
+
+    @get("/dashboard/annual-return.xlsx")
+    async def annual_return_xlsx(
+        self, request: Request[Any, Any, Any], session: AsyncSession, year: str | None = None,
+        authority: str | None = None,
+    ) -> Response[Any]:
+        """The annual return as an Excel workbook."""
+        return await self._annual_return(request, session, "xlsx", year, authority)
+
+    @get("/dashboard/annual-return.json")
+    async def annual_return_json(
+        self, request: Request[Any, Any, Any], session: AsyncSession, year: str | None = None,
+        authority: str | None = None,
+    ) -> Response[Any]:
+        """The annual return as JSON."""
+        return await self._annual_return(request, session, "json", year, authority)

@@ -1,0 +1,293 @@
+"""The dashboard's use cases: sessions started with an API key, and the figures shaped for the page.
+
+A session is a random token in an HttpOnly cookie; the database keeps only its SHA-256 digest, the
+key that started it and when it ends, so every service process recognises it and a stolen database
+gives no usable cookie. Only commissioners and admin may sign in (default deny, checked again on
+every request). The figures come from the reports feature; nothing here counts people itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.access import service as access
+from service.access.service import ApiKey, Caller, Role
+from service.audit import service as audit
+from service.dashboard.models import DashboardSession
+from service.db import utcnow
+from service.errors import Invalid
+from service.reference import service as reference
+from service.reports import service as reports
+
+COOKIE_NAME = "safeaccom_dashboard"
+LIFETIME = timedelta(hours=8)
+ALLOWED_ROLES = frozenset({Role.COMMISSIONER, Role.ADMIN})
+SUPPRESSED = "<5"
+DEFAULT_CHARACTERISTIC = "ethnicity"
+
+TYPE_NAMES = {
+    "refuge": "Refuge", "specialist_refuge": "Specialist refuge", "dispersed": "Dispersed",
+    "move_on": "Move-on", "other_safe": "Other safe accommodation",
+}
+STATUS_NAMES = {"occupied": "Occupied", "available": "Available", "held": "Held for an offer",
+                "unavailable": "Unavailable"}
+REASON_NAMES = {
+    "capacity": "No unit free (capacity)", "wheelchair": "No wheelchair-accessible unit",
+    "step_free": "No step-free unit", "boy_age": "Age limit for boys", "nrpf": "No recourse to public funds",
+    "household_size": "Household too large", "language": "Language", "excluded_area": "Excluded area",
+    "too_close": "Too close to the perpetrator", "gender": "Gender", "children": "Children not accepted",
+    "pets": "Pets", "communal": "Communal living unsuitable", "specialist_only": "Specialist unit only",
+    "not_available": "Not available in time", "unit_type": "Type of accommodation wanted",
+    "offers_declined": "Offers declined", "separation": "Linked household in the scheme", "other": "Other",
+}
+
+
+class SignInRefused(Exception):
+    """A key that may not open the dashboard; `status` is 401 (unknown) or 403 (wrong role)."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def sign_in(session: AsyncSession, api_key: str) -> tuple[str, datetime]:
+    """Start a session for a commissioner's or admin's key: the cookie's token (shown once) and its expiry."""
+    key = api_key.strip()
+    caller = await access.authenticate(session, key) if key else None
+    if caller is None:
+        raise SignInRefused(401, "That key is not recognised, or it has been revoked.")
+    if caller.role not in ALLOWED_ROLES:
+        raise SignInRefused(403, "The dashboard is for commissioners and administrators; this key has another role.")
+    await session.execute(delete(DashboardSession).where(DashboardSession.expires_at < utcnow()))
+    token = secrets.token_urlsafe(32)
+    expires_at = utcnow() + LIFETIME
+    row = DashboardSession(token_hash=_digest(token), api_key_id=caller.key_id, expires_at=expires_at)
+    session.add(row)
+    await session.flush()
+    audit.record(session, caller, "dashboard.sign_in", "dashboard_session", row.id)
+    return token, expires_at
+
+
+async def signed_in(session: AsyncSession, token: str | None) -> Caller | None:
+    """The caller behind a session cookie: None when missing, unknown, expired, revoked or of another role."""
+    if not token:
+        return None
+    row = (await session.execute(
+        select(ApiKey).join(DashboardSession, DashboardSession.api_key_id == ApiKey.id)
+        .where(DashboardSession.token_hash == _digest(token), DashboardSession.expires_at > utcnow(),
+               ApiKey.revoked_at.is_(None))
+    )).scalar_one_or_none()
+    if row is None or row.role not in ALLOWED_ROLES:
+        return None
+    return Caller(key_id=row.id, role=row.role, authority=row.authority_code, provider_id=row.provider_id)
+
+
+async def sign_out(session: AsyncSession, token: str | None) -> None:
+    """End the session (nothing happens for an unknown token)."""
+    if token:
+        await session.execute(delete(DashboardSession).where(DashboardSession.token_hash == _digest(token)))
+
+
+# --- the page's figures ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the page shows: a period, an authority (None: all), a characteristic, a financial year."""
+
+    start: date
+    end: date
+    authority: str | None
+    characteristic: str
+    year: int
+
+
+def _date(field: str, raw: str | None) -> date | None:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise Invalid(field, "must be a date written YYYY-MM-DD") from None
+
+
+def filters(
+    caller: Caller, today: date, *, start: str | None = None, end: str | None = None, authority: str | None = None,
+    characteristic: str | None = None, year: str | None = None,
+) -> Filters:
+    """Parse and check the query string; a commissioner bound to one authority always sees that one."""
+    first, last = reports.period(_date("start", start), _date("end", end), today)
+    scope = reports.scope_for(caller, authority or None)
+    if year:
+        if not year.isdigit() or not 2000 <= int(year) <= 2100:
+            raise Invalid("year", "must be a year such as 2026")
+        chosen_year = int(year)
+    else:
+        chosen_year = reports.current_financial_year(last)
+    return Filters(first, last, scope, characteristic or DEFAULT_CHARACTERISTIC, chosen_year)
+
+
+def _plot(value: Any) -> float | None:
+    """A value for a chart: suppressed cells ("<5") become gaps, never a made-up number."""
+    return None if value == SUPPRESSED or value is None else float(value)
+
+
+def _label(code: str, names: dict[str, str] | None = None) -> str:
+    if names and code in names:
+        return names[code]
+    return code.replace("_", " ").replace(":", ": ").capitalize()
+
+
+def _summary(title: str, labels: list[str], datasets: list[dict[str, Any]], shown: list[list[Any]]) -> str:
+    """A sentence a screen reader reads instead of the chart."""
+    if not labels:
+        return f"{title}: no figures for this selection."
+    parts = []
+    for i, label in enumerate(labels[:12]):
+        values = ", ".join(f"{d['label'].lower()} {shown[j][i]}" for j, d in enumerate(datasets))
+        parts.append(f"{label}: {values}")
+    more = f"; and {len(labels) - 12} more in the table" if len(labels) > 12 else ""
+    return f"{title}. " + "; ".join(parts) + more + "."
+
+
+def _chart(ident: str, kind: str, title: str, labels: list[str], series: list[tuple[str, list[Any]]],
+           **options: Any) -> dict[str, Any]:
+    """A chart for Chart.js, the same figures as a table, and a text alternative."""
+    datasets = [{"label": name, "data": [_plot(v) for v in values]} for name, values in series]
+    shown = [[v if v is not None else "" for v in values] for _, values in series]
+    return {
+        "id": ident, "type": kind, "title": title, "labels": labels, "datasets": datasets,
+        "summary": _summary(title, labels, datasets, shown),
+        "suppressed": sum(1 for _, values in series for v in values if v == SUPPRESSED),
+        "table": {"columns": [options.pop("first_column", ""), *[name for name, _ in series]],
+                  "rows": [[label, *[shown[j][i] for j in range(len(series))]] for i, label in enumerate(labels)]},
+        "options": options,
+    }
+
+
+def _occupancy_chart(report: dict[str, Any]) -> dict[str, Any]:
+    totals: dict[str, dict[str, int]] = {}
+    for point in report["series"]:
+        day = totals.setdefault(point["date"], dict.fromkeys(STATUS_NAMES, 0))
+        for status in STATUS_NAMES:
+            day[status] += int(point.get(f"{status}_bedspaces", 0))
+    days = sorted(totals)
+    return _chart("occupancy", "line", "Bed spaces by status, day by day", days,
+                  [(STATUS_NAMES[s], [totals[d][s] for d in days]) for s in STATUS_NAMES],
+                  first_column="Date", y_title="Bed spaces")
+
+
+def _vacancy_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    names = sorted({r["authority_name"] for r in rows})
+    kinds = [t for t in TYPE_NAMES if any(r["type"] == t for r in rows)]
+    beds = {(r["authority_name"], r["type"]): r["bedspaces"] for r in rows}
+    return _chart("vacancies", "bar", "Bed spaces available today, by authority and type", names,
+                  [(TYPE_NAMES[t], [beds.get((n, t), 0) for n in names]) for t in kinds],
+                  first_column="Authority", y_title="Bed spaces", stacked=True)
+
+
+def _reason_chart(need: dict[str, Any]) -> dict[str, Any]:
+    unplaced = {r["reason"]: r["households"] for r in need["by_reason"]}
+    declined = {r["reason"]: r["offers"] for r in need["declined_offers_by_reason"]}
+    codes = sorted(set(unplaced) | set(declined))
+    return _chart("unmet-reasons", "bar", "Unmet need by reason", [_label(c, REASON_NAMES) for c in codes],
+                  [("Households not placed", [unplaced.get(c, 0) for c in codes]),
+                   ("Offers declined", [declined.get(c, 0) for c in codes])],
+                  first_column="Reason", y_title="Households or offers", horizontal=True)
+
+
+def _characteristic_chart(need: dict[str, Any], characteristic: str) -> dict[str, Any]:
+    rows = need["by_characteristic"].get(characteristic, [])
+    return _chart("unmet-characteristic", "bar", f"Referrals by {_label(characteristic).lower()}: placed and unmet",
+                  [_label(r["value"]) for r in rows],
+                  [(name.capitalize(), [r[name] for r in rows]) for name in ("referrals", "placed", "unmet")],
+                  first_column=_label(characteristic), y_title="Households", horizontal=True)
+
+
+def _percent(rate: float | None) -> str:
+    return "" if rate is None else f"{rate * 100:.0f}%"
+
+
+def _days(value: float | None) -> str:
+    return "not shown (fewer than 5)" if value is None else f"{value:g} days"
+
+
+async def page(session: AsyncSession, caller: Caller, chosen: Filters) -> dict[str, Any]:
+    """Everything the dashboard page shows for these filters."""
+    authority, start, end = chosen.authority, chosen.start, chosen.end
+    occupancy = await reports.occupancy(session, authority, start, end)
+    vacancies = await reports.vacancies_today(session, authority)
+    need = await reports.unmet_need(session, authority, start, end)
+    plan = await reports.capacity_plan(session, authority, start, end)
+    characteristics = sorted(need["by_characteristic"])
+    characteristic = chosen.characteristic if chosen.characteristic in characteristics else (
+        DEFAULT_CHARACTERISTIC if DEFAULT_CHARACTERISTIC in characteristics else (characteristics or [""])[0])
+    waits = need["time_to_placement_days"]
+    return {
+        "charts": [_occupancy_chart(occupancy), _vacancy_chart(vacancies), _reason_chart(need),
+                   _characteristic_chart(need, characteristic)],
+        "characteristic": characteristic,
+        "characteristics": [(c, _label(c)) for c in characteristics],
+        "headline": [("Referrals", need["referrals"]), ("Placed", need["placed"]), ("Unmet", need["unmet"]),
+                     ("Placed outside their own area", need["out_of_area_placements"])],
+        "waits": {"placements": waits["placements"], "median": _days(waits["median"]), "p90": _days(waits["p90"])},
+        "by_risk": [[_label(r["risk"]), r["referrals"], r["placed"], r["unmet"]] for r in need["by_risk"]],
+        "occupancy_rows": [
+            [r["authority_name"], TYPE_NAMES.get(r["type"], r["type"]), sum(r["bedspaces"].values()),
+             r["bedspaces"]["occupied"], r["bedspaces"]["available"], _percent(r["occupancy_rate"]),
+             r["placements_started"], r["placements_ended"],
+             "\u2013" if r["median_stay_days"] is None else f"{r['median_stay_days']:g} days"]
+            for r in occupancy["by_authority_and_type"]
+        ],
+        "plan": {
+            "unplaced": plan["unplaced_households"],
+            "rows": [[i, TYPE_NAMES.get(c["type"], c["type"]), c["authority_name"], c["district"],
+                      "yes" if c["wheelchair_accessible"] else "no", "yes" if c["accepts_nrpf"] else "no",
+                      c["bedspaces"], c["households_placed"]] for i, c in enumerate(plan["candidates"], start=1)],
+        },
+    }
+
+
+async def authority_choices(session: AsyncSession, caller: Caller) -> list[tuple[str, str]]:
+    """The authorities this caller may choose between, by name (a bound commissioner: only its own)."""
+    rows = [(a.code, a.name) for a, _ in await reference.list_authorities(session)]
+    if caller.role is Role.COMMISSIONER and caller.authority is not None:
+        rows = [(code, name) for code, name in rows if code == caller.authority]
+    return sorted(rows, key=lambda row: row[1])
+
+
+ANNUAL_RETURN_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "json": "application/json",
+}
+
+
+async def annual_return_file(
+    session: AsyncSession, caller: Caller, year: str | None, authority: str | None, fmt: str, today: date
+) -> tuple[bytes | str | dict[str, Any], str, str]:
+    """The annual return as a download: its body, media type and file name."""
+    chosen = filters(caller, today, authority=authority, year=year)
+    report = await reports.annual_return(session, chosen.authority, chosen.year)
+    audit.record(session, caller, "report.annual_return", "authority", chosen.authority or "all")
+    name = f"safe-accommodation-return-{report['financial_year']}-{chosen.authority or 'all'}.{fmt}"
+    body: bytes | str | dict[str, Any]
+    if fmt == "csv":
+        body = reports.annual_return_csv(report)
+    elif fmt == "xlsx":
+        body = reports.annual_return_xlsx(report)
+    else:
+        body = report
+    return body, ANNUAL_RETURN_TYPES[fmt], name
