@@ -84,3 +84,13 @@ def test_crowded_separation_matches_brute_force(data: dict[str, Any]) -> None:
     assert result["status"] == "optimal"
     assert placed_tiers(result, data) == brute_force_tiers(data)
     event(f"branch and bound nodes > 1: {result['stats']['branch_nodes'] > 1}")
+
+
+def test_time_limit_reached_gives_a_separated_feasible_answer() -> None:
+    units = [unit("a1", scheme="refuge"), unit("a2", scheme="refuge")]
+    refs = [linked("r1", ["r2"]), linked("r2", [], risk="medium")]
+    data = problem(units, refs)
+    result = optimiser.solve(optimiser.parse_problem(data), time_limit=1e-9).to_dict()
+    check_result(data, result)  # still never under one roof
+    assert result["status"] == "feasible"
+    assert [a["referral"] for a in result["assignments"]] == ["r1"]  # the lower-priority one gives way
