@@ -230,39 +230,44 @@ def solve_optimal(ix: Index, pr: IntArray, pc: IntArray, time_limit: float | Non
     status = "optimal"
     nodes = 1
     if _conflicts(ix, class_of):
+        # Best-first branch and bound; a child is solved only when it is popped, with its parent's
+        # bound until then, so that a child reaching the bound spares solving its sibling.
         deadline = None if time_limit is None else started + time_limit
-        incumbent: tuple[tuple[int, int, int, int], IntArray] | None = None
-        heap: list[tuple[tuple[int, ...], int, frozenset[tuple[int, int]], IntArray]] = []
-        counter = 0
-        heapq.heappush(heap, (tuple(-v for v in value), counter, frozenset(), class_of))
         fallback = _repair(ix, class_of)
+        placed_pairs = np.flatnonzero(fallback[pr] == pc)
+        score_of = np.zeros(n_r, dtype=np.int64)
+        score_of[pr[placed_pairs]] = fit[placed_pairs]
+        incumbent: tuple[tuple[int, int, int, int], IntArray] = (_value(ix, fallback, score_of), fallback)
+        Entry = tuple[tuple[int, ...], int, int, frozenset[tuple[int, int]], IntArray | None]
+        heap: list[Entry] = [(tuple(-v for v in value), 0, 0, frozenset(), class_of)]
+        counter = 0
         proven = False
         while heap:
-            negbound, _, forbidden, sol = heapq.heappop(heap)
+            negbound, _, _, forbidden, sol = heapq.heappop(heap)
             bound = tuple(-v for v in negbound)
-            if incumbent is not None and bound <= incumbent[0]:
+            if bound <= incumbent[0]:
                 proven = True
                 break
+            if deadline is not None and time.perf_counter() > deadline:
+                break
+            if sol is None:
+                sol, child_value = run(forbidden)
+                nodes += 1
+                if child_value > incumbent[0]:
+                    counter += 1
+                    heapq.heappush(heap, (tuple(-v for v in child_value), 0, counter, forbidden, sol))
+                continue
             conflicts = _conflicts(ix, sol)
             if not conflicts:
                 incumbent = (bound, sol)  # type: ignore[assignment]
                 continue
-            if deadline is not None and time.perf_counter() > deadline:
-                break
             a, b, scheme = conflicts[0]
             for who in (a, b):
-                child = forbidden | {(who, scheme)}
-                child_sol, child_value = run(child)
-                nodes += 1
-                if incumbent is None or child_value > incumbent[0]:
-                    counter += 1
-                    heapq.heappush(heap, (tuple(-v for v in child_value), counter, child, child_sol))
+                counter += 1
+                heapq.heappush(heap, (negbound, 1, counter, forbidden | {(who, scheme)}, None))
         else:
             proven = True
-        if incumbent is None:
-            class_of, status = fallback, "feasible"
-        else:
-            class_of, status = incumbent[1], "optimal" if proven else "feasible"
+        class_of, status = incumbent[1], "optimal" if proven else "feasible"
     return Matching(class_of, status, {"flow_build_seconds": round(build_seconds, 4), "flows_solved": flows_solved,
                                        "branch_nodes": nodes, "flow_arcs": len(arcs)})
 
