@@ -97,6 +97,7 @@ class DashboardController(Controller):
         """Start a session for a commissioner's or admin's key; anything else gets the form again."""
         if not _same_origin(request):
             return Template("login.html", context={"error": "Sign in from this site's own form."}, status_code=403)
+        await service.sign_out(session, request.cookies.get(service.COOKIE_NAME))  # a new sign-in, a new token
         form = await request.form()
         key = form.get("api_key")
         try:

@@ -54,11 +54,15 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def chromium() -> Path:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package "
+    return CHROMIUM
+
+
+def require_browser(path: Path) -> None:
+    """Fail (never skip) when the browser is not installed."""
+    if not path.exists():
+        pytest.fail(f"{path} is missing: install Debian's chromium package "
                     "(apt-get install -y --no-install-recommends chromium; .ci/run does). "
                     "Do not run `playwright install`.", pytrace=False)
-    return CHROMIUM
 
 
 async def _seed(maker: async_sessionmaker[AsyncSession]) -> dict[str, str]:

@@ -12,7 +12,7 @@ import anyio
 from openpyxl import load_workbook
 from playwright.async_api import Page, async_playwright, expect
 
-from tests.browser.conftest import ARTIFACTS, CHROMIUM_ARGS, LEEDS, Site
+from tests.browser.conftest import ARTIFACTS, CHROMIUM_ARGS, LEEDS, Site, require_browser
 
 CHARTS = ("occupancy", "vacancies", "unmet-reasons", "unmet-characteristic")
 TIMEOUT_MS = 10_000
@@ -21,6 +21,7 @@ TIMEOUT_MS = 10_000
 @asynccontextmanager
 async def browser_page(chromium: Path, name: str) -> AsyncIterator[tuple[Page, list[str], list[str]]]:
     """A fresh page; on failure a full-page screenshot goes to test-artifacts/<name>.png."""
+    require_browser(chromium)
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         try:

@@ -2,8 +2,9 @@
 // Suppressed counts ("<5") arrive as null and are drawn as gaps; the tables under each chart show them.
 (function () {
   "use strict";
-  // Okabe–Ito colours: told apart by people with the common forms of colour blindness.
-  var COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"];
+  // Okabe–Ito hues, darkened to at least 3:1 against white (WCAG non-text contrast), told apart by
+  // people with the common forms of colour blindness.
+  var COLOURS = ["#0072B2", "#C04F00", "#00795C", "#AA4499", "#8A6100", "#1B1B1B"];
   var reduceMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
 
   function config(spec) {

@@ -51,6 +51,11 @@ async def test_sign_in_sets_an_httponly_samesite_strict_session_cookie(
         stored = (await session.scalars(select(DashboardSession))).all()
     assert [row.token_hash for row in stored] == [hashlib.sha256(token.encode()).hexdigest()]  # only the digest
     assert timedelta(hours=7) < stored[0].expires_at - utcnow() <= timedelta(hours=8)
+    again = await client.get("/login")  # signed in: straight to the dashboard
+    assert again.status_code == 303 and again.headers["location"] == "/dashboard"
+    await sign_in(client, world.keys["commissioner"])  # signing in again replaces the session
+    async with session_maker() as session:
+        assert len((await session.scalars(select(DashboardSession))).all()) == 1
 
 
 async def test_the_cookie_is_secure_when_the_service_is_behind_https(
