@@ -359,8 +359,12 @@ def _distance_ok(ix: Index, rows: IntArray) -> BoolArray:
         k = li - (np.searchsorted(ix.loc_owner, owners[li]) - lo)
         lat, lon = owner.safety.perpetrator_locations[k]
         far[li, c] = haversine_km(lat, lon, u.lat, u.lon) >= owner.safety.min_distance_km
-    uniq, starts = np.unique(owners, return_index=True)
-    per_owner = np.logical_and.reduceat(far, starts, axis=0)
+    uniq, starts, first_of = np.unique(owners, return_index=True, return_inverse=True)
+    per_owner = far[starts]
+    if len(starts) < len(owners):  # households with several locations: every one must be far enough
+        extra = np.setdiff1d(np.arange(len(owners)), starts)
+        for k in extra.tolist():
+            per_owner[first_of[k]] &= far[k]
     ok[np.searchsorted(rows, uniq)] = per_owner
     return ok
 
@@ -423,10 +427,12 @@ def feasible_pairs(ix: Index) -> tuple[IntArray, IntArray]:
     """(referral, class) index arrays of every feasible pair, referral-major."""
     rs: list[IntArray] = []
     cs: list[IntArray] = []
+    n_c = max(1, ix.n_classes)
     for rows in chunks(ix):
-        r, c = np.nonzero(feasible_block(ix, rows))
+        flat = np.flatnonzero(feasible_block(ix, rows))
+        r = flat // n_c
         rs.append(rows[r])
-        cs.append(c.astype(np.int64))
+        cs.append(flat - r * n_c)
     if not rs:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     return np.concatenate(rs), np.concatenate(cs)
