@@ -235,9 +235,12 @@ async def page(session: AsyncSession, caller: Caller, chosen: Filters) -> dict[s
     characteristic = chosen.characteristic if chosen.characteristic in characteristics else (
         DEFAULT_CHARACTERISTIC if DEFAULT_CHARACTERISTIC in characteristics else (characteristics or [""])[0])
     waits = need["time_to_placement_days"]
+    charts = [_occupancy_chart(occupancy), _vacancy_chart(vacancies), _reason_chart(need),
+              _characteristic_chart(need, characteristic)]
     return {
-        "charts": [_occupancy_chart(occupancy), _vacancy_chart(vacancies), _reason_chart(need),
-                   _characteristic_chart(need, characteristic)],
+        "charts": charts,
+        "chart_data": [{key: chart[key] for key in ("id", "type", "labels", "datasets", "options")}
+                       for chart in charts],  # what the script needs; the tables and summaries are in the HTML
         "characteristic": characteristic,
         "characteristics": [(c, _label(c)) for c in characteristics],
         "headline": [("Referrals", need["referrals"]), ("Placed", need["placed"]), ("Unmet", need["unmet"]),
