@@ -14,6 +14,7 @@ import datetime as dt
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -41,7 +42,7 @@ RULES = (
 )
 
 BoolArray = npt.NDArray[np.bool_]
-IntArray = npt.NDArray[np.int64]
+IntArray = npt.NDArray[np.signedinteger[Any]]
 _NONE = 1 << 30  # "no limit" for max_children / max_boy_age
 _EPS_DOT = 1e-11  # band of cos(angle) where the exact haversine decides
 
@@ -431,8 +432,9 @@ def feasible_pairs(ix: Index) -> tuple[IntArray, IntArray]:
     for rows in chunks(ix):
         flat = np.flatnonzero(feasible_block(ix, rows))
         r = flat // n_c
-        rs.append(rows[r])
-        cs.append(flat - r * n_c)
+        rs.append(rows[r].astype(np.int32))  # int32 halves the largest arrays of the whole solve
+        cs.append((flat - r * n_c).astype(np.int32))
+        del flat, r
     if not rs:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32)
     return np.concatenate(rs), np.concatenate(cs)

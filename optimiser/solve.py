@@ -178,7 +178,10 @@ def solve_optimal(ix: Index, pr: IntArray, pc: IntArray, time_limit: float | Non
 
     started = time.perf_counter()
     n_r, n_c = ix.n_referrals, ix.n_classes
-    fit = np.rint(fit_scores(ix, pr, pc) * FIT_SCALE).astype(np.int64)
+    scores = fit_scores(ix, pr, pc)
+    scores *= FIT_SCALE
+    fit = np.rint(scores, out=scores).astype(np.int32)  # 0..1000
+    del scores
     big_m = 100 * FIT_SCALE * max(1, min(n_r, int(ix.class_size.sum()))) + 1
     source, sink = n_r + n_c, n_r + n_c + 1
     n_pairs = len(pr)
@@ -205,21 +208,27 @@ def solve_optimal(ix: Index, pr: IntArray, pc: IntArray, time_limit: float | Non
     arcs = flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
     del tails, heads, caps, costs
     flow.set_nodes_supplies(np.array([source, sink], dtype=np.int32), np.array([n_r, -n_r], dtype=np.int64))
-    pair_arcs = arcs[:n_pairs]
+    # arcs are numbered in the order added: the pair arcs are 0..n_pairs-1
+    if len(arcs) != n_arcs or (n_arcs and (arcs[0] != 0 or arcs[-1] != n_arcs - 1)):
+        raise RuntimeError("unexpected arc numbering from OR-Tools")
+    del arcs
+
+    def pair_arcs() -> IntArray:
+        return np.arange(n_pairs, dtype=np.int64)
     build_seconds = time.perf_counter() - started
     flows_solved = 0
 
     def run(forbidden: frozenset[tuple[int, int]]) -> tuple[IntArray, tuple[int, int, int, int]]:
         nonlocal flows_solved
         if forbidden:
-            keys = pr * (n_c + 1) + ix.c_scheme[pc]
+            keys = pr.astype(np.int64) * (n_c + 1) + ix.c_scheme[pc]
             bad = np.isin(keys, np.array([a * (n_c + 1) + s for a, s in forbidden], dtype=np.int64))
-            flow.set_arc_capacities(pair_arcs, np.where(bad, 0, 1).astype(np.int64))
+            flow.set_arc_capacities(pair_arcs(), np.where(bad, 0, 1).astype(np.int64))
         status = flow.solve()
         flows_solved += 1
         if status != flow.OPTIMAL:
             raise RuntimeError(f"min-cost flow failed with status {status}")
-        used = np.flatnonzero(flow.flows(pair_arcs) > 0)
+        used = np.flatnonzero(flow.flows(pair_arcs()) > 0)
         class_of = np.full(n_r, -1, dtype=np.int64)
         class_of[pr[used]] = pc[used]
         score_of = np.zeros(n_r, dtype=np.int64)
@@ -269,7 +278,7 @@ def solve_optimal(ix: Index, pr: IntArray, pc: IntArray, time_limit: float | Non
             proven = True
         class_of, status = incumbent[1], "optimal" if proven else "feasible"
     return Matching(class_of, status, {"flow_build_seconds": round(build_seconds, 4), "flows_solved": flows_solved,
-                                       "branch_nodes": nodes, "flow_arcs": len(arcs)})
+                                       "branch_nodes": nodes, "flow_arcs": n_arcs})
 
 
 def _repair(ix: Index, class_of: IntArray) -> IntArray:
