@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import signal
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -19,7 +17,7 @@ class CliError(Exception):
     """Bad input on the command line: exit status 2 with one line on stderr."""
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def _build_parser(load_benches: bool) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="safeaccom", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -46,11 +44,14 @@ def _build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="benchmarks; JSON figures on stdout")
     benches = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
-    from service.bench import api as api_bench
-    from service.bench import matcher as matcher_bench
+    matcher = benches.add_parser("matcher", help="the matcher against greedy and scipy")
+    api = benches.add_parser("api", help="API latency, alone and during a large match")
+    if load_benches:  # their modules load only for `bench`: `match` is timed end to end
+        from service.bench import api as api_bench
+        from service.bench import matcher as matcher_bench
 
-    matcher_bench.add_arguments(benches.add_parser("matcher", help="the matcher against greedy and scipy"))
-    api_bench.add_arguments(benches.add_parser("api", help="API latency, alone and during a large match"))
+        matcher_bench.add_arguments(matcher)
+        api_bench.add_arguments(api)
 
     openapi = commands.add_parser("openapi", help="write the OpenAPI document (api_spec/openapi.json)")
     openapi.add_argument("--output", default="-")
@@ -59,7 +60,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
-    args = _build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = _build_parser(load_benches=words[:1] == ["bench"]).parse_args(words)
     try:
         return _dispatch(args)
     except CliError as error:
@@ -107,6 +109,7 @@ def _settings() -> Settings:
 
 def _stop_on_sigterm() -> None:
     """SIGTERM unwinds like Ctrl-C, so the embedded PostgreSQL is stopped on the way out."""
+    import signal
 
     def handler(signum: int, _frame: object) -> None:
         raise SystemExit(128 + signum)
@@ -115,6 +118,8 @@ def _stop_on_sigterm() -> None:
 
 
 def _migrate(settings: Settings) -> int:
+    import asyncio
+
     from service.db import database
     from service.migrate import migrate
 
@@ -126,6 +131,8 @@ def _migrate(settings: Settings) -> int:
 
 
 def _create_key(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncio
+
     from service.access.models import Role
     from service.db import database
 
@@ -158,6 +165,8 @@ def _create_key(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _serve(settings: Settings, host: str | None, port: int | None, *, demo: bool) -> int:
+    import asyncio
+
     import uvicorn
 
     from service.app import create_app
@@ -217,4 +226,8 @@ def _openapi(output: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m service.cli` runs this file as __main__; the commands raise service.cli.CliError,
+    # so dispatch through the imported module for its except clause to catch them.
+    from service.cli import main as module_main
+
+    sys.exit(module_main())
