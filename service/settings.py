@@ -49,6 +49,7 @@ class Settings:
     retention: timedelta = timedelta(days=365)
     max_page_size: int = 200
     run_scheduler: bool = True
+    webhooks_internal: bool = False
     secure_cookies: bool = False  # behind HTTPS: the dashboard's session cookie is marked Secure
 
     @classmethod
@@ -64,6 +65,7 @@ class Settings:
             stale_after=timedelta(hours=_number(env, "SAFEACCOM_STALE_HOURS", 24, 0.01)),
             offer_hold=timedelta(hours=_number(env, "SAFEACCOM_OFFER_HOLD_HOURS", 4, 0.01)),
             retention=timedelta(days=_number(env, "SAFEACCOM_RETENTION_DAYS", 365, 1)),
+            webhooks_internal=env.get("SAFEACCOM_WEBHOOKS_INTERNAL", "0") in {"1", "true", "yes"},
             run_scheduler=env.get("SAFEACCOM_SCHEDULER", "1") not in {"0", "false", "no"},
             secure_cookies=env.get("SAFEACCOM_SECURE_COOKIES", "0").lower() in {"1", "true", "yes"},
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, delete, get, post
+from litestar.datastructures import State
 from litestar.pagination import OffsetPagination
 from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,9 +32,11 @@ class WebhookController(Controller):
     guards = [allow(ADMIN, OFFICER, PROVIDER, COMMISSIONER)]
 
     @post("/", status_code=201)
-    async def create_webhook(self, session: AsyncSession, caller: Caller, data: WebhookIn) -> WebhookCreated:
+    async def create_webhook(
+        self, session: AsyncSession, caller: Caller, state: State, data: WebhookIn
+    ) -> WebhookCreated:
         """Register a webhook for the caller's provider or authority. The answer carries the signing secret, once."""
-        webhook = await service.create_webhook(session, caller, data)
+        webhook = await service.create_webhook(session, caller, data, state.settings.webhooks_internal)
         return WebhookCreated(
             id=webhook.id, url=webhook.url, events=webhook.events, provider_id=webhook.provider_id,
             authority=webhook.authority_code, active=webhook.active, created_at=webhook.created_at,

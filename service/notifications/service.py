@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
@@ -58,8 +59,23 @@ WEBHOOK_GONE = "webhook deleted"
 # --- registration ----------------------------------------------------------------------------
 
 
-def check_url(url: str) -> str:
-    """An absolute http(s) URL with a host, no credentials and no fragment; 422 naming `url` otherwise."""
+def _internal(host: str) -> bool:
+    """A loopback, private, link-local or otherwise non-public address, or localhost."""
+    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False  # a name: resolved at delivery, by the receiver's DNS
+    return not address.is_global
+
+
+def check_url(url: str, allow_internal: bool = False) -> str:
+    """An absolute http(s) URL with a host, no credentials and no fragment; 422 naming `url` otherwise.
+
+    Addresses inside the service's own network (loopback, private, link-local such as a cloud
+    metadata endpoint) are refused unless the deployment allows them (SAFEACCOM_WEBHOOKS_INTERNAL).
+    """
     url = url.strip()
     try:
         parts = urlsplit(url)
@@ -78,6 +94,8 @@ def check_url(url: str) -> str:
         raise Invalid("url", "is not a valid URL")
     if len(url) > 500:
         raise Invalid("url", "must be at most 500 characters")
+    if not allow_internal and _internal(parts.hostname):
+        raise Invalid("url", "must be a public address, not one inside the service's network")
     return url
 
 
@@ -123,9 +141,11 @@ async def _owner(session: AsyncSession, caller: Caller, data: WebhookIn) -> tupl
     return None, data.authority
 
 
-async def create_webhook(session: AsyncSession, caller: Caller, data: WebhookIn) -> Webhook:
+async def create_webhook(
+    session: AsyncSession, caller: Caller, data: WebhookIn, allow_internal: bool = False
+) -> Webhook:
     """Register a webhook with a new signing secret (on the returned row; shown to the caller once)."""
-    url = check_url(data.url)
+    url = check_url(data.url, allow_internal)
     provider_id, authority = await _owner(session, caller, data)
     webhook = Webhook(
         url=url, secret=SECRET_PREFIX + secrets.token_urlsafe(32), events=sorted(set(data.events)),

@@ -21,7 +21,8 @@ KIRKLEES, LEEDS, CALDERDALE = "E08000034", "E08000035", "E08000033"
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(database_url=None, run_scheduler=False)
+    # The tests' webhook receivers listen on 127.0.0.1.
+    return Settings(database_url=None, run_scheduler=False, webhooks_internal=True)
 
 
 @pytest.fixture

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from httpx import AsyncClient
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from service.app import create_app
+from service.settings import Settings
 from tests.service.conftest import KIRKLEES, LEEDS, World
 
 URL = "https://hooks.example.org/safeaccom"
@@ -100,3 +103,20 @@ async def test_bad_input_names_the_field(client: AsyncClient, world: World) -> N
 async def test_a_key_is_required(client: AsyncClient) -> None:
     assert (await client.get("/api/v1/webhooks")).status_code == 401
     assert (await client.post("/api/v1/webhooks", json={"url": URL, "events": ["offer.created"]})).status_code == 401
+
+
+async def test_addresses_inside_the_network_are_refused_unless_allowed(
+    world: World, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    app = create_app(Settings(run_scheduler=False), session_maker=session_maker)  # the default: not allowed
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver") as strict:
+        for url in ("http://127.0.0.1:8080/hook", "http://169.254.169.254/latest/meta-data", "https://10.1.2.3/x",
+                    "http://localhost/hook", "http://[::1]/hook", "https://192.168.0.5/hook"):
+            response = await strict.post("/api/v1/webhooks", json={"url": url, "events": ["offer.created"]},
+                                         headers=world.auth("provider"))
+            assert response.status_code == 422, url
+            assert response.json()["errors"][0]["field"] == "url"
+        public = await strict.post("/api/v1/webhooks", json={"url": "https://hooks.example.org/safeaccom",
+                                                              "events": ["offer.created"]},
+                                   headers=world.auth("provider"))
+        assert public.status_code == 201
