@@ -434,7 +434,7 @@ async def capacity_plan(session: AsyncSession, authority: str | None, start: dat
          "units": [_candidate_unit(f"c{i}", c, *centres[c["authority"]][1:]) for i in range(SCHEME_SIZE)]}
         for c in candidates
     ]
-    placed: list[int] = await matching.placed_counts(problems) if problem_referrals and candidates else []
+    placed: list[int] = await matching.placed_counts(problems) if problem_referrals else [0] * len(candidates)
     ranked = sorted(zip(placed, candidates, strict=True), key=lambda pair: -pair[0])
     return {
         "period": {"start": start.isoformat(), "end": end.isoformat()}, "authority": authority,

@@ -148,3 +148,8 @@ async def test_who_may_see_reports(client: AsyncClient, world: World) -> None:
                                     headers=world.auth("commissioner")), 422, "start")
     assert_problem(await client.get("/api/v1/reports/annual-return", params={"format": "pdf"},
                                     headers=world.auth("commissioner")), 400, "format")
+
+
+async def test_capacity_plan_with_nobody_unplaced_is_empty(client: AsyncClient, world: World) -> None:
+    plan = await report(client, world, "capacity-plan")
+    assert plan["unplaced_households"] == 0 and plan["candidates"] == []
