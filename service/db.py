@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import enum
 import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from litestar.datastructures import State
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import DateTime, Enum, MetaData
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -30,6 +31,11 @@ class Base(DeclarativeBase):
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+def str_enum(kind: type[enum.Enum]) -> Enum:
+    """An enum stored as its values in a VARCHAR with a CHECK constraint (no PostgreSQL enum type to migrate)."""
+    return Enum(kind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
 
 
 def utcnow() -> datetime:

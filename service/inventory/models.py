@@ -5,15 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Enum, Float, ForeignKey, Index, String, Text, func
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, Text, func
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from service.db import Base
-
-
-def _enum(kind: type[enum.Enum]) -> Enum:
-    return Enum(kind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+from service.db import Base, str_enum
 
 
 class SchemeType(enum.StrEnum):
@@ -50,7 +46,7 @@ class Scheme(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     provider_id: Mapped[int] = mapped_column(ForeignKey("provider.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
-    type: Mapped[SchemeType] = mapped_column(_enum(SchemeType))
+    type: Mapped[SchemeType] = mapped_column(str_enum(SchemeType))
     authority_code: Mapped[str] = mapped_column(ForeignKey("authority.code"), index=True)
     district: Mapped[str] = mapped_column(ForeignKey("postcode_district.district"))
     # Confidential: deferred so that no query loads it unless a handler asks for it by name.
@@ -86,7 +82,7 @@ class Unit(Base):
     bedspaces: Mapped[int]
     wheelchair_accessible: Mapped[bool]
     step_free: Mapped[bool]
-    status: Mapped[UnitStatus] = mapped_column(_enum(UnitStatus))
+    status: Mapped[UnitStatus] = mapped_column(str_enum(UnitStatus))
     available_from: Mapped[date | None]
     confirmed_at: Mapped[datetime] = mapped_column(server_default=func.now())
     version: Mapped[int] = mapped_column(server_default="1")

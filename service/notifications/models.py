@@ -6,11 +6,11 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Enum, ForeignKey, Index, String, func, text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String, func, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base
+from service.db import Base, str_enum
 
 
 class MessageStatus(enum.StrEnum):
@@ -54,7 +54,7 @@ class OutboxMessage(Base):
     # Identifiers and statuses only: never a survivor's details, never an address.
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
     status: Mapped[MessageStatus] = mapped_column(
-        Enum(MessageStatus, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        str_enum(MessageStatus),
         server_default=MessageStatus.PENDING.value,
     )
     attempts: Mapped[int] = mapped_column(server_default=text("0"))

@@ -6,15 +6,11 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, Index, String, func
+from sqlalchemy import ForeignKey, Index, String, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base
-
-
-def _enum(kind: type[enum.Enum]) -> Enum:
-    return Enum(kind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+from service.db import Base, str_enum
 
 
 class ReferralStatus(enum.StrEnum):
@@ -38,8 +34,8 @@ class Referral(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     authority_code: Mapped[str] = mapped_column(ForeignKey("authority.code"), index=True)
     created_by_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_key.id", ondelete="SET NULL"))
-    status: Mapped[ReferralStatus] = mapped_column(_enum(ReferralStatus))
-    risk: Mapped[Risk] = mapped_column(_enum(Risk))
+    status: Mapped[ReferralStatus] = mapped_column(str_enum(ReferralStatus))
+    risk: Mapped[Risk] = mapped_column(str_enum(Risk))
     marac: Mapped[bool]
     referred_on: Mapped[date]
     needed_by: Mapped[date | None]

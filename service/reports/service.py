@@ -204,6 +204,18 @@ def _needs_flags(referral: Referral) -> list[str]:
     return flags or ["none"]
 
 
+async def _declined(session: AsyncSession, authority: str | None, start: date, end: date) -> dict[str, int]:
+    """Offers declined in the period, by reason code, for referrals of the authority."""
+    query = (
+        select(Offer.decline_reason, func.count(Offer.id)).join(Referral, Offer.referral_id == Referral.id)
+        .where(Offer.status == OfferStatus.DECLINED, func.date(Offer.answered_at).between(start, end))
+        .group_by(Offer.decline_reason)
+    )
+    if authority:
+        query = query.where(Referral.authority_code == authority)
+    return {reason or "other": n for reason, n in await session.execute(query)}
+
+
 async def unmet_need(session: AsyncSession, authority: str | None, start: date, end: date) -> dict[str, Any]:
     """Households not placed or closed unmet, offers declined, by reason, risk and characteristic."""
     referral_list = await _referrals(session, authority, start, end)
@@ -211,14 +223,7 @@ async def unmet_need(session: AsyncSession, authority: str | None, start: date, 
     reasons = Counter(r.close_reason or "other" for r in referral_list if _outcome(r) == "unmet")
     reason_names = sorted(reasons)
 
-    declined_query = (
-        select(Offer.decline_reason, func.count(Offer.id)).join(Referral, Offer.referral_id == Referral.id)
-        .where(Offer.status == OfferStatus.DECLINED, func.date(Offer.answered_at).between(start, end))
-        .group_by(Offer.decline_reason)
-    )
-    if authority:
-        declined_query = declined_query.where(Referral.authority_code == authority)
-    declined = {reason or "other": n for reason, n in await session.execute(declined_query)}
+    declined = await _declined(session, authority, start, end)
     declined_names = sorted(declined)
 
     placements = list(await session.execute(
@@ -331,14 +336,7 @@ async def annual_return(session: AsyncSession, authority: str | None, year: int)
     unmet = Counter(r.close_reason or "other" for r in referred if _outcome(r) == "unmet")
     sections.append(_table("not_supported", "Referrals not supported, by reason", ["reason", "households"],
                            sorted(unmet), [[unmet[k]] for k in sorted(unmet)]))
-    declined_query = (
-        select(Offer.decline_reason, func.count(Offer.id)).join(Referral, Offer.referral_id == Referral.id)
-        .where(Offer.status == OfferStatus.DECLINED, func.date(Offer.answered_at).between(start, end))
-        .group_by(Offer.decline_reason)
-    )
-    if authority:
-        declined_query = declined_query.where(Referral.authority_code == authority)
-    declined = {reason or "other": n for reason, n in await session.execute(declined_query)}
+    declined = await _declined(session, authority, start, end)
     sections.append(_table("offers_declined", "Offers declined, by reason", ["reason", "offers"],
                            sorted(declined), [[declined[k]] for k in sorted(declined)]))
     out_of_area = sum(1 for r, _, host in households.values() if host != r.authority_code)
