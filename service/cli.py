@@ -181,6 +181,9 @@ def _serve(settings: Settings, host: str | None, port: int | None, *, demo: bool
             for role, key in asyncio.run(_load_demo(url)):
                 print(f"{role:<13} {key}", flush=True)
         app = create_app(settings.with_database(url))
+        where = f"http://{host or settings.host}:{port or settings.port}"
+        print(f"API docs {where}/schema/swagger ; dashboard {where}/login (commissioner or admin key)",
+              file=sys.stderr, flush=True)
         uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
     return 0
 

@@ -5,14 +5,18 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Integer, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.access import service as access
 from service.access.models import Role
 from service.db import utcnow
 from service.inventory.models import Provider, Scheme, SchemeType, Unit, UnitStatus
+from service.offers.models import Offer, OfferStatus, Placement
 from service.reference.models import PostcodeDistrict
+from service.referrals.models import Referral, ReferralStatus, Risk
+from service.reports import service as reports
+from service.reports.models import OccupancySnapshot
 
 DEMO_PREFIX = "Demo: "
 KIRKLEES = "E08000034"
@@ -87,7 +91,126 @@ async def load_demo(session: AsyncSession) -> dict[str, int]:
                 unit.step_free = True
                 session.add(unit)
                 counts["units"] += 1
+    await session.flush()
+    counts.update(await _history(session, rng, districts))
     return counts
+
+
+# Equality monitoring answers the demo households give (fictional, drawn at random).
+EQUALITY = {
+    "sex": ["female", "female", "female", "male", "prefer_not_to_say"],
+    "ethnicity": ["white", "white", "asian", "asian", "black", "mixed", "other", "prefer_not_to_say"],
+    "disability": ["no", "no", "yes", "prefer_not_to_say"],
+    "age_band": ["18-24", "25-34", "25-34", "35-44", "45-54", "55-64"],
+    "sexual_orientation": ["heterosexual", "heterosexual", "gay_or_lesbian", "bisexual", "prefer_not_to_say"],
+    "religion": ["none", "christian", "muslim", "sikh", "prefer_not_to_say"],
+}
+UNMET = ["wheelchair", "boy_age", "nrpf", "household_size", "language", "capacity", "capacity", "excluded_area"]
+DESTINATIONS = ["own_tenancy", "social_housing", "move_on", "private_rented", "family_or_friends", "unknown"]
+
+
+def _household(rng: random.Random, districts: dict[str, list[PostcodeDistrict]], authority: str,
+               referred_on: datetime) -> Referral:
+    children = [{"age": rng.randint(0, 15), "sex": rng.choice(["female", "male"])}
+                for _ in range(rng.choice([0, 0, 1, 1, 2, 3]))]
+    home = rng.choice(districts[authority])
+    return Referral(
+        authority_code=authority, status=ReferralStatus.OPEN, risk=rng.choice(list(Risk)),
+        marac=rng.random() < 0.3, referred_on=referred_on.date(), needed_by=None,
+        household={"adults": [{"gender": "female", "age": rng.randint(19, 60)}], "children": children},
+        needs={"wheelchair": rng.random() < 0.05, "nrpf": rng.random() < 0.08, "languages": [],
+               "interpreter_ok": True},
+        safety={"perpetrator_locations": [{"district": home.district}], "min_distance_km": 8.0,
+                "exclude_authorities": [], "exclude_districts": [], "separate_from": []},
+        preferences={"types": [], "near": None},
+        equality={field: rng.choice(values) for field, values in EQUALITY.items()},
+    )
+
+
+async def _history(
+    session: AsyncSession, rng: random.Random, districts: dict[str, list[PostcodeDistrict]]
+) -> dict[str, int]:
+    """Six months of fictional referrals, placements, declines and daily snapshots, for the reports."""
+    now = utcnow()
+    units = list(await session.execute(
+        select(Unit, Scheme).join(Scheme, Unit.scheme_id == Scheme.id)
+        .join(Provider, Scheme.provider_id == Provider.id).where(Provider.name.startswith(DEMO_PREFIX))
+        .order_by(Unit.id)
+    ))
+    authorities = [code for _, code in PROVIDERS]
+    placed = 0
+    for unit, scheme in units:
+        if unit.status is UnitStatus.OCCUPIED:  # a household lives there now
+            home = scheme.authority_code if rng.random() < 0.8 else rng.choice(authorities)
+            started = now - timedelta(days=rng.randint(3, 150))
+            await _placement(session, _household(rng, districts, home, started - timedelta(days=rng.randint(0, 20))),
+                             unit, started, None, rng)
+            placed += 1
+        elif unit.status is UnitStatus.AVAILABLE and rng.random() < 0.5:  # a household moved on
+            ended = now - timedelta(days=rng.randint(2, 60))
+            started = ended - timedelta(days=rng.randint(20, 120))
+            await _placement(session, _household(rng, districts, scheme.authority_code, started - timedelta(days=5)),
+                             unit, started, ended, rng)
+            placed += 1
+    for _ in range(40):  # households not placed, some after declined offers
+        referral = _household(rng, districts, rng.choice(authorities[:3] + [KIRKLEES] * 3),
+                              now - timedelta(days=rng.randint(5, 170)))
+        referral.status, referral.outcome = ReferralStatus.CLOSED, "unmet"
+        referral.close_reason = rng.choice(UNMET)
+        _give_need(referral, referral.close_reason)
+        referral.closed_at = now - timedelta(days=rng.randint(0, 4))
+        session.add(referral)
+        await session.flush()
+        if rng.random() < 0.4:
+            unit, _ = rng.choice(units)
+            session.add(Offer(referral_id=referral.id, unit_id=unit.id, status=OfferStatus.DECLINED,
+                              expires_at=referral.closed_at, answered_at=referral.closed_at,
+                              decline_reason=rng.choice(["needs_not_met", "risk_too_high", "unit_unsuitable"]),
+                              declined_by="provider"))
+    for _ in range(12):  # still waiting
+        session.add(_household(rng, districts, KIRKLEES, now - timedelta(days=rng.randint(0, 10))))
+    for day in range(1, 121):  # the stock as it stood, day by day (fictional variation)
+        await reports.record_snapshot(session, (now - timedelta(days=day)).date())
+    wobble = func.mod(func.floor(func.extract("doy", OccupancySnapshot.snapshot_on) / 9).cast(Integer), 4)
+    await session.execute(
+        update(OccupancySnapshot)
+        .where(OccupancySnapshot.snapshot_on < now.date(), OccupancySnapshot.status == "occupied")
+        .values(bedspaces=func.greatest(0, OccupancySnapshot.bedspaces - wobble))
+    )
+    await reports.record_snapshot(session, now.date())
+    return {"placements": placed, "referrals": placed + 52}
+
+
+def _give_need(referral: Referral, reason: str) -> None:
+    """Make the household's needs match why it went unplaced, so capacity planning has something to find."""
+    needs, household = dict(referral.needs), dict(referral.household)
+    if reason == "wheelchair":
+        needs["wheelchair"] = True
+    elif reason == "nrpf":
+        needs["nrpf"] = True
+    elif reason == "boy_age":
+        household["children"] = [{"age": 15, "sex": "male"}]
+    elif reason == "household_size":
+        household["children"] = [{"age": age, "sex": "female"} for age in (2, 5, 8, 11)]
+    elif reason == "language":
+        needs["languages"], needs["interpreter_ok"] = ["ti"], False
+    referral.needs, referral.household = needs, household
+
+
+async def _placement(session: AsyncSession, referral: Referral, unit: Unit, started: datetime,
+                     ended: datetime | None, rng: random.Random) -> None:
+    referral.status = ReferralStatus.PLACED if ended is None else ReferralStatus.CLOSED
+    if ended is not None:
+        referral.outcome, referral.close_reason, referral.closed_at = "placed", "placed", ended
+    session.add(referral)
+    await session.flush()
+    offer = Offer(referral_id=referral.id, unit_id=unit.id, status=OfferStatus.ACCEPTED, expires_at=started,
+                  answered_at=started)
+    session.add(offer)
+    await session.flush()
+    session.add(Placement(offer_id=offer.id, referral_id=referral.id, unit_id=unit.id, started_on=started.date(),
+                          ended_on=ended.date() if ended else None,
+                          destination=rng.choice(DESTINATIONS) if ended else None))
 
 
 def _scheme(

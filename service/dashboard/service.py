@@ -258,7 +258,8 @@ async def page(session: AsyncSession, caller: Caller, chosen: Filters) -> dict[s
             "unplaced": plan["unplaced_households"],
             "rows": [[i, TYPE_NAMES.get(c["type"], c["type"]), c["authority_name"], c["district"],
                       "yes" if c["wheelchair_accessible"] else "no", "yes" if c["accepts_nrpf"] else "no",
-                      c["bedspaces"], c["households_placed"]] for i, c in enumerate(plan["candidates"], start=1)],
+                      c["bedspaces"], c["households_placed"], c["households_suited"]]
+                     for i, c in enumerate(plan["candidates"], start=1)],
         },
     }
 

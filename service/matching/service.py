@@ -99,7 +99,7 @@ async def solve_what_if(data: dict[str, Any], strategy: str, time_limit: float |
     return await solve(data, strategy, time_limit)
 
 
-async def placed_counts(problems: list[dict[str, Any]]) -> list[int]:
-    """How many households each problem's optimal assignment places, solved in a worker process."""
-    counts: list[int] = await worker.in_worker(worker.placed_counts, problems)
+async def placed_counts(problems: list[dict[str, Any]]) -> list[tuple[int, int]]:
+    """Per problem, households placed and households some unit suits, solved in a worker process."""
+    counts: list[tuple[int, int]] = await worker.in_worker(worker.placed_counts, problems)
     return counts

@@ -22,9 +22,14 @@ def solve_problem(data: dict[str, Any], strategy: str = "optimal", time_limit: f
     return optimiser.solve(problem, strategy, time_limit).to_dict()
 
 
-def placed_counts(problems: list[dict[str, Any]]) -> list[int]:
-    """How many households each problem's optimal assignment places (capacity planning)."""
-    return [len(optimiser.solve(optimiser.parse_problem(data)).assignments) for data in problems]
+def placed_counts(problems: list[dict[str, Any]]) -> list[tuple[int, int]]:
+    """For each problem: households its optimal assignment places, and households some unit suits."""
+    counts = []
+    for data in problems:
+        result = optimiser.solve(optimiser.parse_problem(data))
+        suited_but_full = sum(1 for u in result.unassigned if any(r["code"] == "capacity" for r in u["reasons"]))
+        counts.append((len(result.assignments), len(result.assignments) + suited_but_full))
+    return counts
 
 
 async def in_worker(function: Any, *args: Any) -> Any:

@@ -432,13 +432,15 @@ async def capacity_plan(session: AsyncSession, authority: str | None, start: dat
          "units": [_candidate_unit(f"c{i}", c, *centres[c["authority"]][1:]) for i in range(SCHEME_SIZE)]}
         for c in candidates
     ]
-    placed: list[int] = await matching.placed_counts(problems) if problem_referrals else [0] * len(candidates)
-    ranked = sorted(zip(placed, candidates, strict=True), key=lambda pair: -pair[0])
+    counts = await matching.placed_counts(problems) if problem_referrals else [(0, 0)] * len(candidates)
+    # Most households placed first; among equals, the kind of unit that suits the most households.
+    ranked = sorted(zip(counts, candidates, strict=True), key=lambda pair: (-pair[0][0], -pair[0][1]))
     return {
         "period": {"start": start.isoformat(), "end": end.isoformat()}, "authority": authority,
         "unplaced_households": cell(len(unplaced)), "scheme_size": SCHEME_SIZE,
-        "candidates": [{**c, "authority_name": names.get(c["authority"], c["authority"]),
-                        "bedspaces": 4, "households_placed": cell(n)} for n, c in ranked[:20] if n > 0],
+        "candidates": [{**c, "authority_name": names.get(c["authority"], c["authority"]), "bedspaces": 4,
+                        "households_placed": cell(placed), "households_suited": cell(suited)}
+                       for (placed, suited), c in ranked[:20] if placed > 0],
     }
 
 

@@ -130,7 +130,7 @@ async def test_capacity_plan_ranks_the_scheme_that_would_have_placed_most(client
     plan = await report(client, world, "capacity-plan")
     assert plan["unplaced_households"] == 6
     best = plan["candidates"][0]
-    assert best["wheelchair_accessible"] is True and best["households_placed"] == 6
+    assert best["wheelchair_accessible"] is True and best["households_placed"] == 6 == best["households_suited"]
     assert all(c["households_placed"] == 6 for c in plan["candidates"] if c["wheelchair_accessible"])
     assert all(c["wheelchair_accessible"] for c in plan["candidates"])
 
