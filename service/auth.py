@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
+from litestar.params import PathParameter
 
 from service.access import service as access
 from service.access.models import Role
@@ -18,6 +19,9 @@ from service.access.service import Caller
 # The dashboard (/login, /logout, /dashboard...) checks its own session cookie and role instead.
 PUBLIC_PATHS = {"/health", "/ready", "/login", "/logout"}
 PUBLIC_PREFIXES = ("/schema", "/static", "/dashboard")
+
+# A row id in a path: PostgreSQL integer keys, so 1 to 2**31 - 1 (larger ones are 400, not a database error).
+PathId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
 

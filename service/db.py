@@ -53,7 +53,10 @@ def async_url(url: str) -> URL:
 
 def create_engine(url: str) -> AsyncEngine:
     """An asyncpg engine; pre-ping so a restarted PostgreSQL is reconnected to transparently."""
-    return create_async_engine(async_url(url), pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # hide_parameters: statement values (addresses, referral contents) never appear in error messages.
+    return create_async_engine(
+        async_url(url), pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True
+    )
 
 
 def session_maker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

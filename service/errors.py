@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
@@ -15,6 +16,7 @@ from litestar.plugins.problem_details import (
     ProblemDetailsException,
     ProblemDetailsPlugin,
 )
+from sqlalchemy.exc import DataError
 
 log = logging.getLogger(__name__)
 
@@ -120,9 +122,17 @@ def _http_to_problem(exc: HTTPException) -> ProblemDetailsException:
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    # Never a traceback to the caller, never request contents in the log.
-    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.scope["path"], exc_info=exc)
+    # Never a traceback to the caller. The log gets the error's class and where it was raised, but
+    # not its message: database errors quote the values of the statement (an address, a referral).
+    frames = "".join(traceback.format_tb(exc.__traceback__)[-8:])
+    log.error("unhandled %s on %s %s\n%s", type(exc).__name__, request.method, request.scope["path"], frames)
     return _problem(500, "The service could not complete the request; nothing was changed.").to_response(request)
+
+
+def _database_refused(request: Request[Any, Any, Any], exc: DataError) -> Response[Any]:
+    # A value the database cannot store (out of range, too long) that validation did not catch.
+    log.warning("database refused a value on %s %s", request.method, request.scope["path"])
+    return _problem(422, "A value is out of the range the service can store; nothing was changed.").to_response(request)
 
 
 def problem_details_plugin() -> ProblemDetailsPlugin:
@@ -135,4 +145,4 @@ def problem_details_plugin() -> ProblemDetailsPlugin:
     )
 
 
-EXCEPTION_HANDLERS = {Exception: _unexpected}
+EXCEPTION_HANDLERS = {DataError: _database_refused, Exception: _unexpected}

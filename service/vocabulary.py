@@ -17,3 +17,7 @@ District = Annotated[
     str, Meta(pattern=r"^(?i:[A-Z]{1,2}[0-9][0-9A-Z]?)$", description="postcode district, e.g. HD1")
 ]
 Language = Annotated[str, Meta(pattern=r"^[a-z]{2}$", description="ISO 639-1 code")]
+
+# PostgreSQL text cannot hold NUL; refuse it as bad input rather than fail on insert.
+NO_NUL = r"^[^\x00]*$"
+INT32_MAX = 2**31 - 1

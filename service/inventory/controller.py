@@ -13,7 +13,7 @@ from litestar.params import FromQuery, HeaderParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.access.service import Caller, Role
-from service.auth import allow
+from service.auth import PathId, allow
 from service.errors import Invalid
 from service.idempotency import service as idempotency
 from service.inventory import service
@@ -71,7 +71,7 @@ def parse_if_match(value: str | None) -> int | None:
     if value is None:
         return None
     text = value.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
         raise Invalid("If-Match", "must be the unit's version, e.g. 3 or \"3\"")
     return int(text)
 
@@ -92,14 +92,14 @@ class InventoryController(Controller):
 
     @post("/schemes/{scheme_id:int}/units", guards=[allow(ADMIN, PROVIDER)], status_code=201)
     async def create_unit(
-        self, session: AsyncSession, caller: Caller, scheme_id: int, data: UnitIn
+        self, session: AsyncSession, caller: Caller, scheme_id: PathId, data: UnitIn
     ) -> Response[UnitOut]:
         """Add a unit to a scheme."""
         unit = await service.create_unit(session, caller, scheme_id, data)
         return Response(unit_out(unit), status_code=201, headers=_etag(unit.version))
 
     @get("/units/{unit_id:int}", guards=[allow(ADMIN, PROVIDER)])
-    async def get_unit(self, session: AsyncSession, caller: Caller, unit_id: int) -> Response[UnitOut]:
+    async def get_unit(self, session: AsyncSession, caller: Caller, unit_id: PathId) -> Response[UnitOut]:
         """A unit of the caller's own, with its version (also as ETag)."""
         unit = await service.get_unit(session, caller, unit_id)
         return Response(unit_out(unit), headers=_etag(unit.version))
@@ -110,7 +110,7 @@ class InventoryController(Controller):
         request: Request[Any, Any, Any],
         session: AsyncSession,
         caller: Caller,
-        unit_id: int,
+        unit_id: PathId,
         data: AvailabilityIn,
         if_match: Annotated[str | None, HeaderParameter(name="If-Match", required=False, max_length=40)] = None,
         idempotency_key: Annotated[

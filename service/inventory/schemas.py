@@ -8,6 +8,8 @@ from typing import Annotated
 from msgspec import Meta, Struct
 
 from service.vocabulary import (
+    INT32_MAX,
+    NO_NUL,
     AvailabilityStatus,
     District,
     Gender,
@@ -18,8 +20,8 @@ from service.vocabulary import (
     UnitStatusName,
 )
 
-Name = Annotated[str, Meta(min_length=1, max_length=200)]
-Id = Annotated[int, Meta(ge=1, le=2**31 - 1)]
+Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=NO_NUL)]
+Id = Annotated[int, Meta(ge=1, le=INT32_MAX)]
 
 
 class ProviderIn(Struct, forbid_unknown_fields=True):
@@ -42,7 +44,9 @@ class SchemeIn(Struct, forbid_unknown_fields=True):
     type: SchemeTypeName
     authority: Gss
     district: District
-    address: Annotated[str, Meta(min_length=1, max_length=500, description="confidential; never listed")]
+    address: Annotated[
+        str, Meta(min_length=1, max_length=500, pattern=NO_NUL, description="confidential; never listed")
+    ]
     genders: Annotated[list[Gender], Meta(min_length=1, max_length=3)]
     lat: Annotated[float, Meta(ge=49.0, le=61.0)] | None = None
     lon: Annotated[float, Meta(ge=-9.0, le=2.5)] | None = None
@@ -80,7 +84,7 @@ class SchemeOut(Struct):
 
 
 class UnitIn(Struct, forbid_unknown_fields=True):
-    label: Annotated[str, Meta(min_length=1, max_length=100)]
+    label: Annotated[str, Meta(min_length=1, max_length=100, pattern=NO_NUL)]
     bedspaces: Annotated[int, Meta(ge=1, le=20)]
     wheelchair_accessible: bool = False
     step_free: bool = False

@@ -131,6 +131,11 @@ async def set_availability(
         )
     if unit.status is UnitStatus.HELD:
         raise Conflict(f"unit {unit_id} is held by a pending offer; the offer must be answered first")
+    if unit.status is UnitStatus.OCCUPIED and change.status != UnitStatus.OCCUPIED:
+        from service.offers import service as offers  # offers builds on inventory; this asks back
+
+        if await offers.has_live_placement(session, unit.id):
+            raise Conflict(f"a household lives in unit {unit_id}; end its placement to free the unit")
     _set_status(unit, UnitStatus(change.status), _available_from(change.status, change.available_from))
     await session.flush()
     audit.record(session, caller, "availability", "unit", unit.id)

@@ -11,12 +11,12 @@ from msgspec import Struct
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.access.service import Caller, Role
-from service.auth import allow
+from service.auth import PathId, allow
 from service.matching import service
 
 
 class Proposal(Struct):
-    unit_id: int
+    unit_id: PathId
     score: float
     reasons: list[str]
 
@@ -40,7 +40,7 @@ class MatchingController(Controller):
     tags = ["matching"]
 
     @post("/referrals/{referral_id:int}/proposals", guards=[allow(Role.OFFICER)], status_code=200)
-    async def proposals(self, session: AsyncSession, caller: Caller, state: State, referral_id: int) -> Proposals:
+    async def proposals(self, session: AsyncSession, caller: Caller, state: State, referral_id: PathId) -> Proposals:
         """Ranked feasible units for one referral, with reasons, and how many units each hard rule excluded."""
         found = await service.proposals(session, caller, referral_id, state.settings.stale_after)
         return Proposals(items=[Proposal(**item) for item in found["items"]], excluded=found["excluded"],

@@ -11,7 +11,7 @@ from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.access.service import Caller, Role
-from service.auth import allow
+from service.auth import PathId, allow
 from service.notifications import service
 from service.notifications.models import Webhook
 from service.notifications.schemas import WebhookCreated, WebhookIn, WebhookOut
@@ -56,6 +56,6 @@ class WebhookController(Controller):
         return OffsetPagination(items=[webhook_out(w) for w in rows], total=total, limit=limit, offset=offset)
 
     @delete("/{webhook_id:int}", status_code=204)
-    async def delete_webhook(self, session: AsyncSession, caller: Caller, webhook_id: int) -> None:
+    async def delete_webhook(self, session: AsyncSession, caller: Caller, webhook_id: PathId) -> None:
         """Delete one of the caller's webhooks (404 for anyone else's); its pending messages are dropped as failed."""
         await service.delete_webhook(session, caller, webhook_id)

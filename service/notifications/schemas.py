@@ -20,7 +20,9 @@ class WebhookIn(Struct, forbid_unknown_fields=True):
     """A receiver: providers register for their own provider, officers and commissioners for their authority;
     admin names one of `provider_id` or `authority`."""
 
-    url: Annotated[str, Meta(min_length=1, max_length=500, description="http(s) URL that receives POSTs")]
+    url: Annotated[
+        str, Meta(min_length=1, max_length=500, pattern=r"^[^\x00]*$", description="http(s) URL that receives POSTs")
+    ]
     events: Annotated[list[EventName], Meta(min_length=1, max_length=6)]
     provider_id: Id | None = None
     authority: Gss | None = None

@@ -7,7 +7,7 @@ from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.access.service import Caller, Role
-from service.auth import allow
+from service.auth import PathId, allow
 from service.offers import service
 from service.offers.models import Offer
 from service.offers.schemas import AcceptOut, DeclineIn, EndIn, EndOut, OfferIn, OfferOut, PlacementOut
@@ -31,33 +31,33 @@ class OfferController(Controller):
         return offer_out(offer)
 
     @get("/offers/{offer_id:int}", guards=[allow(Role.OFFICER, Role.PROVIDER, Role.ADMIN)])
-    async def read(self, session: AsyncSession, caller: Caller, offer_id: int) -> OfferOut:
+    async def read(self, session: AsyncSession, caller: Caller, offer_id: PathId) -> OfferOut:
         """An offer: the referral's officers, the unit's provider, admin."""
         return offer_out(await service.get_offer(session, caller, offer_id))
 
     @post("/offers/{offer_id:int}/accept", guards=[allow(Role.PROVIDER)], status_code=200)
-    async def accept(self, session: AsyncSession, caller: Caller, offer_id: int) -> AcceptOut:
+    async def accept(self, session: AsyncSession, caller: Caller, offer_id: PathId) -> AcceptOut:
         """The unit's provider accepts: placement starts, unit occupied, referral placed."""
         placement = await service.accept_offer(session, caller, offer_id)
         return AcceptOut(placement_id=placement.id, offer_id=offer_id)
 
     @post("/offers/{offer_id:int}/decline", guards=[allow(Role.PROVIDER, Role.OFFICER)], status_code=200)
-    async def decline(self, session: AsyncSession, caller: Caller, offer_id: int, data: DeclineIn) -> OfferOut:
+    async def decline(self, session: AsyncSession, caller: Caller, offer_id: PathId, data: DeclineIn) -> OfferOut:
         """The provider or the officer declines with a reason code; the unit is available again."""
         return offer_out(await service.decline_offer(session, caller, offer_id, data.reason))
 
     @post("/offers/{offer_id:int}/withdraw", guards=[allow(Role.OFFICER)], status_code=200)
-    async def withdraw(self, session: AsyncSession, caller: Caller, offer_id: int) -> OfferOut:
+    async def withdraw(self, session: AsyncSession, caller: Caller, offer_id: PathId) -> OfferOut:
         """The officer withdraws a pending offer; the unit is available again."""
         return offer_out(await service.withdraw_offer(session, caller, offer_id))
 
     @get("/placements/{placement_id:int}", guards=[allow(Role.OFFICER, Role.PROVIDER, Role.ADMIN)])
-    async def placement(self, session: AsyncSession, caller: Caller, placement_id: int) -> PlacementOut:
+    async def placement(self, session: AsyncSession, caller: Caller, placement_id: PathId) -> PlacementOut:
         """The placement with the scheme's address: the referral's officers, the unit's provider, admin."""
         return PlacementOut(**await service.get_placement(session, caller, placement_id))
 
     @post("/placements/{placement_id:int}/end", guards=[allow(Role.PROVIDER, Role.OFFICER)], status_code=200)
-    async def end(self, session: AsyncSession, caller: Caller, placement_id: int, data: EndIn) -> EndOut:
+    async def end(self, session: AsyncSession, caller: Caller, placement_id: PathId, data: EndIn) -> EndOut:
         """The household has left: the placement ends and the unit is available again."""
         placement = await service.end_placement(session, caller, placement_id, data.ended_on, data.destination)
         assert placement.ended_on is not None and placement.destination is not None

@@ -7,7 +7,9 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
-Id = Annotated[int, Meta(ge=1, le=2**31 - 1)]
+from service.vocabulary import INT32_MAX
+
+Id = Annotated[int, Meta(ge=1, le=INT32_MAX)]
 DeclineReason = Literal[
     "unit_unsuitable", "needs_not_met", "risk_too_high", "no_capacity_to_support", "household_declined",
     "household_not_contactable", "other",

@@ -35,6 +35,14 @@ async def has_pending_offer(session: AsyncSession, referral_id: int) -> bool:
     return found is not None
 
 
+async def has_live_placement(session: AsyncSession, unit_id: int) -> bool:
+    """Whether a household lives in the unit now (a placement that has not ended)."""
+    found = await session.scalar(
+        select(Placement.id).where(Placement.unit_id == unit_id, Placement.ended_on.is_(None))
+    )
+    return found is not None
+
+
 async def with_pending_offers(session: AsyncSession, referral_ids: list[int]) -> set[int]:
     """Which of these referrals have a pending offer (one query)."""
     if not referral_ids:
@@ -149,13 +157,18 @@ async def accept_offer(session: AsyncSession, caller: Caller, offer_id: int) -> 
     if not inventory.owns(caller, scheme):
         raise Forbidden("only the unit's provider answers an offer")
     _require_pending(offer)
+    if unit.status is not UnitStatus.HELD:  # defence in depth: the offer's hold is the only way in
+        raise Conflict(f"unit {unit.id} is {unit.status.value}, not held by this offer")
     offer.status = OfferStatus.ACCEPTED
     offer.answered_at = utcnow()
     inventory.occupy(unit)
     referrals.mark_placed(referral)
     placement = Placement(offer_id=offer.id, referral_id=referral.id, unit_id=unit.id, started_on=utcnow().date())
     session.add(placement)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError:  # one live placement per unit: someone already lives there
+        raise Conflict(f"unit {unit.id} already has a household placed in it") from None
     await notifications.enqueue(session, "offer.accepted", _payload(offer), authority=referral.authority_code)
     audit.record(session, caller, "accept", "offer", offer.id)
     audit.record(session, caller, "create", "placement", placement.id)

@@ -6,7 +6,7 @@ from litestar import Controller, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.access.service import Caller, Role
-from service.auth import allow
+from service.auth import PathId, allow
 from service.referrals import service
 from service.referrals.models import Referral
 from service.referrals.schemas import CloseIn, CloseOut, ReferralCreated, ReferralIn, ReferralOut
@@ -34,12 +34,12 @@ class ReferralController(Controller):
         return ReferralCreated(id=referral.id, status=referral.status.value)
 
     @get("/{referral_id:int}", guards=[allow(Role.OFFICER, Role.ADMIN)])
-    async def read(self, session: AsyncSession, caller: Caller, referral_id: int) -> ReferralOut:
+    async def read(self, session: AsyncSession, caller: Caller, referral_id: PathId) -> ReferralOut:
         """The referral (officers of its authority, admin); every read is audited."""
         return referral_out(await service.get_referral(session, caller, referral_id))
 
     @post("/{referral_id:int}/close", guards=[allow(Role.OFFICER)], status_code=200)
-    async def close(self, session: AsyncSession, caller: Caller, referral_id: int, data: CloseIn) -> CloseOut:
+    async def close(self, session: AsyncSession, caller: Caller, referral_id: PathId, data: CloseIn) -> CloseOut:
         """Close with an outcome (placed, withdrawn, unmet) and a reason code."""
         referral = await service.close_referral(session, caller, referral_id, data)
         return CloseOut(id=referral.id, status=referral.status.value, outcome=data.outcome, reason=data.reason)

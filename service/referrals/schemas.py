@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct, field
 
-from service.vocabulary import District, Gender, Gss, Language, SchemeTypeName, Specialism
+from service.vocabulary import INT32_MAX, District, Gender, Gss, Language, SchemeTypeName, Specialism
 
 PNTS = "prefer_not_to_say"
 Age = Annotated[int, Meta(ge=0, le=120)]
@@ -62,7 +62,7 @@ class SafetyIn(Struct, forbid_unknown_fields=True):
     exclude_districts: Annotated[list[District], Meta(max_length=100)] = []
     perpetrator_locations: Annotated[list[LocationIn], Meta(max_length=10)] = []
     min_distance_km: Annotated[float, Meta(ge=0, le=1000)] = 0.0
-    separate_from: Annotated[list[Annotated[int, Meta(ge=1)]], Meta(max_length=20)] = []
+    separate_from: Annotated[list[Annotated[int, Meta(ge=1, le=INT32_MAX)]], Meta(max_length=20)] = []
 
 
 class PointIn(Struct, forbid_unknown_fields=True):

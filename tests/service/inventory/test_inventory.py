@@ -77,6 +77,8 @@ async def test_scheme_validation_names_the_field(client: Client, world: World) -
         ({"lat": 53.6}, 422, "lon"),
         ({"specialist_only": True, "specialisms": []}, 422, "specialisms"),
         ({"colour": "blue"}, 400, "colour"),
+        ({"name": "Refuge\u0000"}, 400, "name"),
+        ({"address": "1 Row\u0000"}, 400, "address"),
     ]
     for override, status, field in cases:
         problem = assert_problem(
@@ -124,3 +126,14 @@ async def test_authorities_list_councils_and_neighbours(client: Client, world: W
 async def test_health_and_ready(client: Client) -> None:
     assert (await client.get("/health")).json() == {"status": "ok"}
     assert (await client.get("/ready")).status_code == 200
+
+
+async def test_ids_beyond_the_database_range_are_bad_input(client: Client, world: World) -> None:
+    huge = 99_999_999_999
+    for method, path in [("GET", f"/api/v1/units/{huge}"), ("PUT", f"/api/v1/units/{huge}/availability"),
+                         ("GET", f"/api/v1/referrals/{huge}"), ("POST", f"/api/v1/offers/{huge}/accept"),
+                         ("GET", f"/api/v1/placements/{huge}"), ("POST", f"/api/v1/schemes/{huge}/units")]:
+        response = await client.request(method, path, json={"status": "available", "label": "x", "bedspaces": 1},
+                                         headers=world.auth("admin"))
+        assert response.status_code in (400, 403, 404), (path, response.status_code)
+        assert response.status_code != 500

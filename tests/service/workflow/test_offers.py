@@ -57,6 +57,11 @@ async def test_offer_accept_placement_end(client: AsyncClient, world: World) -> 
         assert_problem(await client.get(f"/api/v1/placements/{placement_id}", headers=world.auth(who)), 404)
     assert_problem(await client.get(f"/api/v1/placements/{placement_id}", headers=world.auth("commissioner")), 403)
 
+    freed_by_hand = await client.put(f"/api/v1/units/{unit['id']}/availability", json={"status": "available"},
+                                     headers=world.auth("provider"))
+    assert_problem(freed_by_hand, 409)  # a household lives there: end the placement instead
+    assert unit["id"] not in await vacancy_ids(client, world)
+
     today = utcnow().date()
     assert_problem(await client.post(f"/api/v1/placements/{placement_id}/end",
                                      json={"ended_on": (today + timedelta(days=1)).isoformat(),
