@@ -141,7 +141,7 @@ def filters(
 
 def _plot(value: Any) -> float | None:
     """A value for a chart: suppressed cells ("<5") become gaps, never a made-up number."""
-    return None if value == SUPPRESSED or value is None else float(value)
+    return None if isinstance(value, str) or value is None else float(value)
 
 
 def _label(code: str, names: dict[str, str] | None = None) -> str:
@@ -170,7 +170,7 @@ def _chart(ident: str, kind: str, title: str, labels: list[str], series: list[tu
     return {
         "id": ident, "type": kind, "title": title, "labels": labels, "datasets": datasets,
         "summary": _summary(title, labels, datasets, shown),
-        "suppressed": sum(1 for _, values in series for v in values if v == SUPPRESSED),
+        "suppressed": sum(1 for _, values in series for v in values if isinstance(v, str)),
         "table": {"columns": [options.pop("first_column", ""), *[name for name, _ in series]],
                   "rows": [[label, *[shown[j][i] for j in range(len(series))]] for i, label in enumerate(labels)]},
         "options": options,

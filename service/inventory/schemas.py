@@ -48,8 +48,6 @@ class SchemeIn(Struct, forbid_unknown_fields=True):
         str, Meta(min_length=1, max_length=500, pattern=NO_NUL, description="confidential; never listed")
     ]
     genders: Annotated[list[Gender], Meta(min_length=1, max_length=3)]
-    lat: Annotated[float, Meta(ge=49.0, le=61.0)] | None = None
-    lon: Annotated[float, Meta(ge=-9.0, le=2.5)] | None = None
     accepts_children: bool = False
     max_children: Annotated[int, Meta(ge=0, le=20)] | None = None
     max_boy_age: Annotated[int, Meta(ge=0, le=25)] | None = None

@@ -45,13 +45,15 @@ def _require_owner(caller: Caller, provider_id: int) -> None:
 
 
 async def create_scheme(session: AsyncSession, caller: Caller, data: SchemeIn) -> Scheme:
-    """Register a scheme: the provider's own, or any for admin. Coordinates default to the district's."""
+    """Register a scheme: the provider's own, or any for admin.
+
+    The scheme is placed at its postcode district's centroid, never at precise coordinates: the
+    matcher's distances and reasons could otherwise let a caller triangulate a refuge.
+    """
     _require_owner(caller, data.provider_id)
     await get_provider(session, data.provider_id)
     await reference.require_authority(session, data.authority, field="authority")
     district = await reference.require_district(session, data.district, field="district")
-    if (data.lat is None) != (data.lon is None):
-        raise Invalid("lat" if data.lat is None else "lon", "give both lat and lon, or neither")
     if data.max_children is not None and not data.accepts_children:
         raise Invalid("max_children", "set only when the scheme accepts children")
     if data.specialist_only and not data.specialisms:
@@ -61,8 +63,8 @@ async def create_scheme(session: AsyncSession, caller: Caller, data: SchemeIn) -
         authority_code=fields.pop("authority"),
         district=district.district,
         type=SchemeType(data.type),
-        lat=data.lat if data.lat is not None else district.lat,
-        lon=data.lon if data.lon is not None else district.lon,
+        lat=district.lat,
+        lon=district.lon,
         genders=sorted(set(data.genders)),
         languages=sorted(set(data.languages)),
         specialisms=sorted(set(data.specialisms)),
@@ -94,8 +96,11 @@ async def create_unit(session: AsyncSession, caller: Caller, scheme_id: int, dat
 
 
 def _available_from(status: str, given: date | None) -> date | None:
+    today = utcnow().date()
+    if given is not None and not today - timedelta(days=366) <= given <= today + timedelta(days=2 * 366):
+        raise Invalid("available_from", "must be within a year before and two years after today")
     if status == UnitStatus.AVAILABLE:
-        return given or utcnow().date()
+        return given or today
     return given
 
 

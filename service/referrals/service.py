@@ -32,6 +32,10 @@ async def create_referral(session: AsyncSession, caller: Caller, data: ReferralI
         raise Invalid("needed_by", "must not be before referred_on")
     if data.referred_on > utcnow().date():
         raise Invalid("referred_on", "must not be in the future")
+    if data.referred_on < utcnow().date() - timedelta(days=5 * 366):
+        raise Invalid("referred_on", "must be within the last five years")
+    if data.needed_by is not None and data.needed_by > utcnow().date() + timedelta(days=2 * 366):
+        raise Invalid("needed_by", "must be within two years from today")
     safety = msgspec.to_builtins(data.safety)
     for index, location in enumerate(data.safety.perpetrator_locations):
         field = f"safety.perpetrator_locations[{index}]"

@@ -135,7 +135,10 @@ async def occupancy(session: AsyncSession, authority: str | None, start: date, e
         ended_count = cell(ended[key])
         rows.append({
             "authority": code, "authority_name": names.get(code, code), "type": kind,
-            "units": stock[key]["units"], "bedspaces": stock[key]["bedspaces"], "occupancy_rate": rate,
+            # Occupied and held units are households (placed, or offered a room): counts about people.
+            "units": {status: cell(n) if status in ("occupied", "held") else n
+                      for status, n in stock[key]["units"].items()},
+            "bedspaces": stock[key]["bedspaces"], "occupancy_rate": rate,
             "placements_started": cell(started[key]), "placements_ended": ended_count,
             "average_stay_days": mean, "median_stay_days": median,
             "turnover": round(ended[key] / units_total, 2) if units_total and isinstance(ended_count, int) else None,
@@ -350,7 +353,8 @@ async def annual_return(session: AsyncSession, authority: str | None, year: int)
         "period": {"start": start.isoformat(), "end": end.isoformat()},
         "households_supported": cell(len(households)),
         "sections": sections,
-        "note": "Counts from 1 to 4 read <5; where one cell of a table is hidden, another is hidden too.",
+        "note": "Counts from 1 to 4 read <5. Where a total would give such a cell away, another cell is "
+                "hidden as well and reads x.",
     }
 
 
@@ -476,11 +480,17 @@ def _candidate_unit(ident: str, candidate: dict[str, Any], lat: float, lon: floa
 
 
 def period(start: date | None, end: date | None, today: date) -> tuple[date, date]:
-    """The period asked for; by default the last twelve months."""
+    """The period asked for, widened to whole calendar months; by default the last twelve months.
+
+    Whole months only: with day-by-day periods, two reports a day apart differ by the people
+    referred on that one day, and a count hidden as "<5" could be read off the difference.
+    """
     end = end or today
     start = start or end - timedelta(days=365)
     if start > end:
         raise Invalid("start", "must not be after end")
+    start = start.replace(day=1)
+    end = date(end.year + end.month // 12, end.month % 12 + 1, 1) - timedelta(days=1)
     if (end - start).days > 3 * 366:
         raise Invalid("end", "a period is at most three years")
     return start, end

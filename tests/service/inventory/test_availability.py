@@ -61,6 +61,8 @@ async def test_only_the_owning_provider_or_admin_changes_availability(client: Cl
                    400, "status")
     assert_problem(await client.put(path(unit), json={"status": "available", "available_from": "soon"},
                                     headers=world.auth("provider")), 400, "available_from")
+    assert_problem(await client.put(path(unit), json={"status": "available", "available_from": "0001-01-01"},
+                                    headers=world.auth("provider")), 422, "available_from")
 
 
 async def test_idempotency_key_replays_the_first_answer(client: Client, world: World) -> None:

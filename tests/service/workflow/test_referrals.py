@@ -64,6 +64,7 @@ async def test_referral_validation_names_the_field(client: AsyncClient, world: W
         ({"safety": {"separate_from": [999999]}}, 422, "safety.separate_from[0]"),
         ({"needed_by": "2000-01-01"}, 422, "needed_by"),
         ({"referred_on": "2999-01-01"}, 422, "referred_on"),
+        ({"referred_on": "0001-01-01"}, 422, "referred_on"),
         ({"equality": {"ethnicity": "martian"}}, 400, "equality.ethnicity"),
         ({"name": "A Person"}, 400, "name"),
     ]
