@@ -24,7 +24,7 @@ def _parse(problem: dict[str, Any]) -> optimiser.Problem:
     try:
         return optimiser.parse_problem(problem)
     except optimiser.ProblemError as error:
-        raise Invalid(f"{error.item}.{error.field}", error.message) from None
+        raise Invalid(".".join(part for part in (error.item, error.field) if part), error.message) from None
 
 
 async def solve(data: dict[str, Any], strategy: str = "optimal", time_limit: float | None = None) -> dict[str, Any]:
@@ -32,7 +32,7 @@ async def solve(data: dict[str, Any], strategy: str = "optimal", time_limit: flo
     result: dict[str, Any] = await worker.in_worker(worker.solve_problem, data, strategy, time_limit)
     if "error" in result:
         error = result["error"]
-        raise Invalid(f"{error['item']}.{error['field']}", error["message"])
+        raise Invalid(".".join(part for part in (error["item"], error["field"]) if part), error["message"])
     return result
 
 
