@@ -7,7 +7,6 @@ a browser, which fails here). A missing browser fails the tests with a clear mes
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from service.app import create_app
 from service.demo import load_demo
 from service.migrate import migrate
 from service.settings import Settings
+from tests.support import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -38,11 +38,6 @@ class Site:
     url: str
     keys: dict[str, str]
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from datetime import date
 
@@ -23,14 +22,10 @@ from service.offers.models import Offer
 from service.referrals.models import Referral, ReferralStatus, Risk
 from service.settings import Settings
 from tests.service.conftest import KIRKLEES
+from tests.support import free_port
 
 RACERS = 40
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
