@@ -254,14 +254,20 @@ def _label(kind: str, index: int, data: Any) -> str:
     return f"{kind}[{index}]"
 
 
-def _parse_unit(index: int, data: Any) -> Unit:
-    item = _label("units", index, data)
+def _open_item(kind: str, index: int, data: Any) -> tuple[_Reader, str]:
+    """A reader for one unit or referral object, and its non-empty id."""
+    item = _label(kind, index, data)
     if not isinstance(data, dict):
         raise ProblemError(item, "", f"must be an object, got {_kind(data)}")
-    r = _Reader(item)
-    uid = r.string(data, "id")
-    if not uid:
-        raise r.fail("id", "must not be empty")
+    reader = _Reader(item)
+    ident = reader.string(data, "id")
+    if not ident:
+        raise reader.fail("id", "must not be empty")
+    return reader, ident
+
+
+def _parse_unit(index: int, data: Any) -> Unit:
+    r, uid = _open_item("units", index, data)
     genders = r.choices(data, "genders", GENDERS) if data.get("genders") is not None else GENDERS
     return Unit(
         id=uid,
@@ -289,13 +295,8 @@ def _parse_unit(index: int, data: Any) -> Unit:
 
 
 def _parse_referral(index: int, data: Any) -> Referral:
-    item = _label("referrals", index, data)
-    if not isinstance(data, dict):
-        raise ProblemError(item, "", f"must be an object, got {_kind(data)}")
-    r = _Reader(item)
-    rid = r.string(data, "id")
-    if not rid:
-        raise r.fail("id", "must not be empty")
+    r, rid = _open_item("referrals", index, data)
+    item = r.item
     adults_raw = r.lst(data, "adults")
     if not adults_raw:
         raise r.fail("adults", "a referral needs at least one adult")

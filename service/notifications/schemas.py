@@ -40,14 +40,7 @@ class WebhookOut(Struct):
     created_at: datetime
 
 
-class WebhookCreated(Struct):
+class WebhookCreated(WebhookOut):
     """The new webhook and its signing secret, shown this once."""
 
-    id: int
-    url: str
-    events: list[str]
-    provider_id: int | None
-    authority: str | None
-    active: bool
-    created_at: datetime
     secret: str

@@ -16,36 +16,26 @@ from service.access import service as access
 from service.access.models import Role
 from service.app import create_app
 from service.audit.models import AuditEvent
-from service.inventory.models import Provider, Scheme, Unit, UnitStatus
+from service.inventory.models import Provider
 from service.settings import Settings
 from tests.service.conftest import KIRKLEES
+from tests.support import add_refuge_unit
 
 
 @pytest.fixture
 async def committed_unit(engine: AsyncEngine) -> AsyncIterator[tuple[AsyncClient, dict[str, str], int]]:
     maker = db.session_maker(engine)
     async with maker.begin() as session:
-        provider = Provider(name="Race test provider", authority_code=KIRKLEES)
-        session.add(provider)
-        await session.flush()
-        scheme = Scheme(provider_id=provider.id, name="Race refuge", type="refuge", authority_code=KIRKLEES,
-                        district="HD1", address="confidential", lat=53.6, lon=-1.8, genders=["female"],
-                        accepts_children=False, pets=False, accepts_nrpf=False, communal=True, languages=[],
-                        specialisms=[], specialist_only=False)
-        session.add(scheme)
-        await session.flush()
-        unit = Unit(scheme_id=scheme.id, label="Room", bedspaces=2, wheelchair_accessible=False, step_free=False,
-                    status=UnitStatus.AVAILABLE, version=1)
-        session.add(unit)
-        key_row, key = await access.create_key(session, Role.PROVIDER, "race", provider_id=provider.id)
+        provider_id, unit_id = await add_refuge_unit(session, KIRKLEES, "Race refuge")
+        key_row, key = await access.create_key(session, Role.PROVIDER, "race", provider_id=provider_id)
     app = create_app(Settings(run_scheduler=False), session_maker=maker)
     try:
         async with AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver") as client:
-            yield client, {"Authorization": f"Bearer {key}"}, unit.id
+            yield client, {"Authorization": f"Bearer {key}"}, unit_id
     finally:
         async with maker.begin() as session:
             await session.execute(delete(AuditEvent).where(AuditEvent.api_key_id == key_row.id))
-            await session.execute(delete(Provider).where(Provider.id == provider.id))
+            await session.execute(delete(Provider).where(Provider.id == provider_id))
 
 
 async def test_two_writers_with_the_same_if_match_one_wins_one_gets_412(

@@ -17,12 +17,12 @@ from service.access import service as access
 from service.access.models import ApiKey, Role
 from service.app import create_app
 from service.audit.models import AuditEvent
-from service.inventory.models import Provider, Scheme, Unit, UnitStatus
+from service.inventory.models import Provider, Unit, UnitStatus
 from service.offers.models import Offer
 from service.referrals.models import Referral, ReferralStatus, Risk
 from service.settings import Settings
 from tests.service.conftest import KIRKLEES
-from tests.support import free_port
+from tests.support import add_refuge_unit, free_port
 
 RACERS = 40
 
@@ -32,18 +32,7 @@ RACERS = 40
 async def contested(engine: AsyncEngine) -> AsyncIterator[tuple[str, str, int, list[int]]]:
     maker = db.session_maker(engine)
     async with maker.begin() as session:
-        provider = Provider(name="Race provider", authority_code=KIRKLEES)
-        session.add(provider)
-        await session.flush()
-        scheme = Scheme(provider_id=provider.id, name="Contested refuge", type="refuge", authority_code=KIRKLEES,
-                        district="HD1", address="confidential", lat=53.64, lon=-1.79, genders=["female"],
-                        accepts_children=True, pets=False, accepts_nrpf=False, communal=True, languages=["en"],
-                        specialisms=[], specialist_only=False)
-        session.add(scheme)
-        await session.flush()
-        unit = Unit(scheme_id=scheme.id, label="The last room", bedspaces=3, wheelchair_accessible=False,
-                    step_free=False, status=UnitStatus.AVAILABLE, version=1)
-        session.add(unit)
+        provider_id, unit_id = await add_refuge_unit(session, KIRKLEES, "Contested refuge", bedspaces=3)
         key_row, key = await access.create_key(session, Role.OFFICER, "racing officer", authority=KIRKLEES)
         referrals = [
             Referral(authority_code=KIRKLEES, status=ReferralStatus.OPEN, risk=Risk.HIGH, marac=False,
@@ -62,7 +51,7 @@ async def contested(engine: AsyncEngine) -> AsyncIterator[tuple[str, str, int, l
     while not server.started:  # noqa: ASYNC110  (uvicorn exposes a flag, not an event)
         await asyncio.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}", key, unit.id, ids
+        yield f"http://127.0.0.1:{port}", key, unit_id, ids
     finally:
         server.should_exit = True
         await task
@@ -70,7 +59,7 @@ async def contested(engine: AsyncEngine) -> AsyncIterator[tuple[str, str, int, l
             await session.execute(delete(Referral).where(Referral.id.in_(ids)))
             await session.execute(delete(AuditEvent).where(AuditEvent.api_key_id == key_row.id))
             await session.execute(delete(ApiKey).where(ApiKey.id == key_row.id))
-            await session.execute(delete(Provider).where(Provider.id == provider.id))
+            await session.execute(delete(Provider).where(Provider.id == provider_id))
 
 
 async def test_forty_concurrent_offers_for_one_unit_one_wins(
