@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from typing import Any
+from unittest import mock
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
@@ -117,10 +122,33 @@ def placed_tiers(result: dict[str, Any], data: dict[str, Any]) -> list[int]:
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@contextmanager
+def pricing_rounds() -> Iterator[None]:
+    """The large-problem path on small problems: pricing rounds from an empty first set, one pair
+    added per referral per round, and never the fallback of a flow over every pair."""
+    with mock.patch.multiple(sys.modules["optimiser.solve"], SPARSE_FROM=0, FIRST_PER_REFERRAL=0, FIRST_PER_ROOM=0,
+                             GREEDY_FIRST=False, ADDED_PER_REFERRAL=1, MAX_ROUNDS=10**6, GIVE_UP_SHARE=2.0):
+        yield
+
+
+def solve_with(data: dict[str, Any], pricing: bool) -> dict[str, Any]:
+    with pricing_rounds() if pricing else nullcontext():
+        result = optimiser.solve(optimiser.parse_problem(data)).to_dict()
+    if pricing:
+        # the LP dual of the last round proved it: no flow over every pair was needed
+        assert result["stats"]["full_flows"] == 0
+        event(f"pricing rounds > 1: {result['stats']['pricing_rounds'] > 1}")
+    return result
+
+
+PATHS = pytest.mark.parametrize("pricing", [False, True], ids=["one-flow", "pricing-rounds"])
+
+
+@PATHS
 @SETTINGS
-@given(problems())
-def test_optimal_obeys_rules_and_reaches_every_tier_bound(data: dict[str, Any]) -> None:
-    result = optimiser.solve(optimiser.parse_problem(data)).to_dict()
+@given(data=problems())
+def test_optimal_obeys_rules_and_reaches_every_tier_bound(data: dict[str, Any], pricing: bool) -> None:
+    result = solve_with(data, pricing)
     check_result(data, result)
     assert result["status"] == "optimal"
     assert placed_tiers(result, data) == tier_bounds(data)
@@ -128,12 +156,13 @@ def test_optimal_obeys_rules_and_reaches_every_tier_bound(data: dict[str, Any]) 
     check_result(data, greedy)
 
 
+@PATHS
 @SETTINGS
-@given(problems())
-def test_fit_is_the_best_among_tier_optimal_assignments(data: dict[str, Any]) -> None:
+@given(data=problems())
+def test_fit_is_the_best_among_tier_optimal_assignments(data: dict[str, Any], pricing: bool) -> None:
     """Against scipy's dense assignment with the same lexicographic weights (no links here)."""
     problem = optimiser.parse_problem(data)
-    result = optimiser.solve(problem).to_dict()
+    result = solve_with(data, pricing)
     ix = build_index(problem)
     n_r, n_u = len(data["referrals"]), len(data["units"])
     r = np.repeat(np.arange(n_r), n_u)
@@ -152,15 +181,16 @@ def test_fit_is_the_best_among_tier_optimal_assignments(data: dict[str, Any]) ->
     assert ours == best
 
 
+@PATHS
 @SETTINGS
-@given(problems(links=True))
-def test_separation_matches_brute_force(data: dict[str, Any]) -> None:
+@given(data=problems(links=True))
+def test_separation_matches_brute_force(data: dict[str, Any], pricing: bool) -> None:
     data["referrals"] = data["referrals"][:5]
     ids = {r["id"] for r in data["referrals"]}
     for r in data["referrals"]:
         r["safety"]["separate_from"] = [x for x in r["safety"]["separate_from"] if x in ids]
     data["units"] = data["units"][:5]
-    result = optimiser.solve(optimiser.parse_problem(data)).to_dict()
+    result = solve_with(data, pricing)
     event(f"branch and bound nodes > 1: {result['stats']['branch_nodes'] > 1}")
     check_result(data, result)
     assert result["status"] == "optimal"
