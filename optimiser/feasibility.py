@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -160,6 +160,7 @@ class Index:
     excl_district: list[list[int]]
     links: list[tuple[int, int]]  # separation links (i < j), referral indices
     ref_index: dict[str, int]
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # derived arrays
 
     @property
     def n_classes(self) -> int:

@@ -46,9 +46,9 @@ The fit score (0-100, weights overridable through the problem's `weights`):
 from __future__ import annotations
 
 import heapq
-import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -62,93 +62,164 @@ FIT_SCALE = 10  # integer fit units per score point in the flow costs
 FloatArray = npt.NDArray[np.float64]
 
 
-def _xyz(lat: float, lon: float) -> tuple[float, float, float]:
-    la, lo = math.radians(lat), math.radians(lon)
-    return (math.cos(la) * math.cos(lo), math.cos(la) * math.sin(lo), math.sin(la))
+KIND_TABLE_CELLS = 2_000_000  # largest table of category pairs worth building (else terms per pair)
 
 
-def _chord_km(points: FloatArray, r: IntArray, ix: Index, c: IntArray) -> FloatArray:
-    """Distance from points[r] to the classes c, as the chord (within 0.1% of the arc below 1,000 km)."""
-    dot = points[r, 0] * ix.c_xyz[c, 0]
-    dot += points[r, 1] * ix.c_xyz[c, 1]
-    dot += points[r, 2] * ix.c_xyz[c, 2]
+@dataclass(frozen=True)
+class _FitData:
+    """What the fit score needs of each referral and class, derived once per problem."""
+
+    weights: dict[str, float]
+    # categorical inputs
+    r_spec: IntArray
+    c_spec: IntArray
+    r_lang: npt.NDArray[np.uint64]
+    need_lang: npt.NDArray[np.bool_]
+    needs_wheel: npt.NDArray[np.bool_]
+    needs_access: npt.NDArray[np.bool_]
+    c_wheel: npt.NDArray[np.bool_]
+    c_step: npt.NDArray[np.bool_]
+    # the categorical terms per pair of categories, when that table is small enough
+    r_kind: IntArray
+    c_kind: IntArray
+    kind_scores: FloatArray | None
+    # per referral
+    waiting: FloatArray
+    perpetrators: list[FloatArray]  # k-th perpetrator location (unit vector; NaN when it has fewer)
+    n_perpetrators: IntArray
+    min_km: FloatArray
+    near: FloatArray | None  # unit vectors, NaN where no place is asked
+
+
+def _unit_vectors(points: list[tuple[float, float] | None]) -> FloatArray:
+    arr = np.array([p if p is not None else (np.nan, np.nan) for p in points], dtype=np.float64).reshape(-1, 2)
+    la, lo = np.radians(arr[:, 0]), np.radians(arr[:, 1])
+    return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
+
+
+def _kinds(columns: list[npt.NDArray[Any]]) -> tuple[IntArray, IntArray]:
+    """Category of each row (rows equal in every column share one) and the first row of each category."""
+    table = np.column_stack([np.asarray(col).reshape(len(col), -1).astype(np.int64) for col in columns])
+    _, first, kind = np.unique(table, axis=0, return_index=True, return_inverse=True)
+    return kind.reshape(-1).astype(np.int64), first.astype(np.int64)
+
+
+def _kind_terms(f: _FitData, ix: Index, r: IntArray, c: IntArray) -> FloatArray:
+    """Specialism, language, size and access terms, plus full marks for distance and near."""
+    w = f.weights
+    # specialism: met, or no need (a specialist unit used without need scores half)
+    score = np.where(f.r_spec[r] != 0, (f.r_spec[r] & f.c_spec[c]) != 0,
+                     np.where(f.c_spec[c] != 0, 0.5, 1.0)) * w["specialism"]
+    # language: the unit speaks one of the household's languages
+    speaks = ((f.r_lang[r] & ix.c_lang[c]) != 0).any(axis=1)
+    score += w["language"] * (~f.need_lang[r] | speaks)
+    # bedspaces not wasted
+    score += w["size"] * (1.0 - np.minimum(1.0, (ix.c_beds[c] - ix.r_size[r]) * 0.25))
+    # accessible units kept for those who need them
+    access = np.ones(len(r), dtype=np.float64)
+    access[f.c_wheel[c] & ~f.needs_wheel[r]] = 0.0
+    access[f.c_step[c] & ~f.needs_access[r]] = 0.5
+    score += w["access"] * access
+    score += w["distance"] + w["near"]  # pairs with a perpetrator location or a place asked lose some later
+    return score
+
+
+def _fit_data(ix: Index) -> _FitData:
+    cached = ix.cache.get("fit")
+    if isinstance(cached, _FitData):
+        return cached
+    refs = ix.problem.referrals
+    codes: dict[str, int] = {}
+    for u in ix.rep:
+        for code in u.languages:
+            codes.setdefault(code, len(codes) + 1)
+    r_lang = np.zeros((ix.n_referrals, ix.c_lang.shape[1]), dtype=np.uint64)
+    for i, x in enumerate(refs):
+        for code in x.needs.languages:
+            bit = codes.get(code)
+            if bit is not None:
+                r_lang[i, bit // 64] |= np.uint64(1 << (bit % 64))
+    c_wheel = (ix.c_cap & 0x8) != 0
+    most = max((len(x.safety.perpetrator_locations) for x in refs), default=0)
+    near = [x.preferences.near for x in refs]
+    f = _FitData(
+        weights={**WEIGHTS, **{k: v for k, v in ix.problem.weights.items() if k in WEIGHTS}},
+        r_spec=(ix.r_spec & 0x7F).astype(np.int64),
+        c_spec=np.array([sum(1 << i for i, name in enumerate(SPECIALISMS) if name in u.specialisms)
+                         for u in ix.rep], dtype=np.int64),
+        r_lang=r_lang,
+        need_lang=np.array([bool(x.needs.languages) for x in refs], dtype=bool),
+        needs_wheel=(ix.r_req & 0x8) != 0,
+        needs_access=(ix.r_req & 0x18) != 0,
+        c_wheel=c_wheel,
+        c_step=((ix.c_cap & 0x10) != 0) & ~c_wheel,
+        r_kind=np.zeros(0, dtype=np.int64), c_kind=np.zeros(0, dtype=np.int64), kind_scores=None,
+        waiting=np.clip((ix.problem.as_of.toordinal() - ix.r_referred) / 90.0, 0.0, 1.0),
+        perpetrators=[_unit_vectors([x.safety.perpetrator_locations[k] if len(x.safety.perpetrator_locations) > k
+                                     else None for x in refs]) for k in range(most)],
+        n_perpetrators=np.array([len(x.safety.perpetrator_locations) for x in refs], dtype=np.int64),
+        min_km=np.array([x.safety.min_distance_km for x in refs], dtype=np.float64),
+        near=_unit_vectors(near) if any(p is not None for p in near) else None,
+    )
+    r_kind, r_first = _kinds([f.r_spec, np.where(f.need_lang[:, None], r_lang.view(np.int64), -1), ix.r_size,
+                              f.needs_wheel, f.needs_access])
+    c_kind, c_first = _kinds([f.c_spec, ix.c_lang.view(np.int64), ix.c_beds, f.c_wheel, f.c_step])
+    if len(r_first) * len(c_first) <= KIND_TABLE_CELLS:
+        table = _kind_terms(f, ix, np.repeat(r_first, len(c_first)), np.tile(c_first, len(r_first)))
+        f = replace(f, r_kind=r_kind * len(c_first), c_kind=c_kind, kind_scores=table)
+    ix.cache["fit"] = f
+    return f
+
+
+def _chord_km(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Distance between unit vectors row by row, as the chord (within 0.1% of the arc below 1,000 km)."""
+    dot = np.einsum("ij,ij->i", a, b)
     return np.sqrt(np.maximum(0.0, 2.0 - 2.0 * dot)) * EARTH_RADIUS_KM
 
 
+def _distance_terms(f: _FitData, ix: Index, r: IntArray, c: IntArray) -> FloatArray:
+    """Points lost for nearness to a perpetrator location or distance from the place asked."""
+    w = f.weights
+    lost = np.zeros(len(r), dtype=np.float64)
+    if f.perpetrators:
+        # distance beyond the minimum from the nearest perpetrator location, full at +50 km
+        sel = np.flatnonzero(f.n_perpetrators[r] > 0)
+        rs = r[sel]
+        units = ix.c_xyz[c[sel]]
+        nearest = _chord_km(f.perpetrators[0][rs], units)
+        for points in f.perpetrators[1:]:
+            np.fmin(nearest, _chord_km(points[rs], units), out=nearest)  # NaN where it has fewer locations
+        lost[sel] = w["distance"] * (1.0 - np.clip((nearest - f.min_km[rs]) / 50.0, 0.0, 1.0))
+    if f.near is not None:
+        # near the household's support, full at the point, none from 100 km
+        sel = np.flatnonzero(~np.isnan(f.near[r, 0]))
+        lost[sel] += w["near"] * np.clip(_chord_km(f.near[r[sel]], ix.c_xyz[c[sel]]) / 100.0, 0.0, 1.0)
+    return lost
+
+
 def fit_scores(ix: Index, r: IntArray, c: IntArray) -> FloatArray:
-    """Fit score 0-100 of each (referral r[k], class c[k]) pair (see the module docstring)."""
-    refs = ix.problem.referrals
-    w = {**WEIGHTS, **{k: v for k, v in ix.problem.weights.items() if k in WEIGHTS}}
-    scale = 100.0 / (sum(w.values()) or 1.0)
+    """Fit score 0-100 of each (referral r[k], class c[k]) pair (see the module docstring).
+
+    The terms that depend only on categories (specialisms, languages, sizes, access) come from a
+    table of category pairs, one lookup per pair; distances are computed per pair.
+    """
     if len(r) == 0:
         return np.zeros(0, dtype=np.float64)
-    rep = ix.rep
-    # specialism: met, or no need (a specialist unit used without need scores half)
-    c_specbits = np.array([sum(1 << i for i, name in enumerate(SPECIALISMS) if name in u.specialisms) for u in rep],
-                          dtype=np.uint8)
-    r_spec = ix.r_spec & 0x7F
-    spec = np.where(r_spec[r] != 0, (r_spec[r] & c_specbits[c]) != 0,
-                    np.where(c_specbits[c] != 0, 0.5, 1.0)) * w["specialism"]
-    # waiting, per referral
-    per_ref = np.clip((ix.problem.as_of.toordinal() - ix.r_referred) / 90.0, 0.0, 1.0) * w["waiting"]
-    score = spec + per_ref[r]
-    del spec
-    # language: the unit speaks one of the household's languages
-    need_lang = np.array([bool(x.needs.languages) for x in refs])
-    if need_lang.any():
-        codes: dict[str, int] = {}
-        for u in rep:
-            for code in u.languages:
-                codes.setdefault(code, len(codes) + 1)
-        lang_bits = np.zeros((ix.n_referrals, ix.c_lang.shape[1]), dtype=np.uint64)
-        for i, x in enumerate(refs):
-            for code in x.needs.languages:
-                bit = codes.get(code)
-                if bit is not None:
-                    lang_bits[i, bit // 64] |= np.uint64(1 << (bit % 64))
-        sel = np.flatnonzero(need_lang[r])
-        speaks = np.zeros(len(sel), dtype=bool)
-        for word in range(lang_bits.shape[1]):
-            speaks |= (lang_bits[r[sel], word] & ix.c_lang[c[sel], word]) != 0
-        score += w["language"]
-        score[sel] -= w["language"] * ~speaks
+    f = _fit_data(ix)
+    w = f.weights
+    if f.kind_scores is not None:
+        cell = f.r_kind[r]
+        cell += f.c_kind[c]
+        score = f.kind_scores[cell]
+        del cell
     else:
-        score += w["language"]
-    # distance beyond the minimum from the nearest perpetrator location, full at +50 km
-    score += w["distance"]
-    most = max((len(x.safety.perpetrator_locations) for x in refs), default=0)
-    if most:
-        n_loc = np.array([len(x.safety.perpetrator_locations) for x in refs])
-        min_km = np.array([x.safety.min_distance_km for x in refs])
-        sel = np.flatnonzero(n_loc[r] > 0)
-        nearest = np.full(len(sel), np.inf)
-        for k in range(most):
-            points = np.array([_xyz(*x.safety.perpetrator_locations[k]) if len(x.safety.perpetrator_locations) > k
-                               else (9.0, 9.0, 9.0) for x in refs])  # far away: never the nearest
-            nearest = np.minimum(nearest, _chord_km(points, r[sel], ix, c[sel]))
-        score[sel] -= w["distance"] * (1.0 - np.clip((nearest - min_km[r[sel]]) / 50.0, 0.0, 1.0))
-    # near the household's support, full at the point, none from 100 km
-    score += w["near"]
-    near = [x.preferences.near for x in refs]
-    if any(p is not None for p in near):
-        has = np.array([p is not None for p in near])
-        points = np.array([_xyz(*p) if p is not None else (0.0, 0.0, 0.0) for p in near])
-        sel = np.flatnonzero(has[r])
-        score[sel] -= w["near"] * np.clip(_chord_km(points, r[sel], ix, c[sel]) / 100.0, 0.0, 1.0)
-    # bedspaces not wasted
-    waste = (ix.c_beds[c] - ix.r_size[r]).astype(np.float64)
-    score += w["size"] * (1.0 - np.minimum(1.0, waste * 0.25))
-    del waste
-    # accessible units kept for those who need them
-    access = np.ones(len(r), dtype=np.float64)
-    c_wheel = (ix.c_cap & 0x8) != 0
-    c_step = ((ix.c_cap & 0x10) != 0) & ~c_wheel
-    needs_access = (ix.r_req & 0x18) != 0
-    needs_wheel = (ix.r_req & 0x8) != 0
-    access[c_wheel[c] & ~needs_wheel[r]] = 0.0
-    access[c_step[c] & ~needs_access[r]] = 0.5
-    score += w["access"] * access
-    return score * scale
+        score = _kind_terms(f, ix, r, c)
+    score += w["waiting"] * f.waiting[r]
+    for start in range(0, len(r), 1 << 20):  # distances a million pairs at a time: (n, 3) arrays are large
+        part = slice(start, start + (1 << 20))
+        score[part] -= _distance_terms(f, ix, r[part], c[part])
+    score *= 100.0 / (sum(w.values()) or 1.0)
+    return score
 
 
 @dataclass

@@ -248,3 +248,17 @@ def test_rule_counts_agree_with_the_masks(data: dict[str, Any]) -> None:
         assert fast[:, k].tolist() == by_mask.tolist(), code
         by_pair = [sum(code in broken(r, u) for u in data["units"]) for r in data["referrals"]]
         assert fast[:, k].tolist() == by_pair, code
+
+
+@SETTINGS
+@given(problems())
+def test_fit_from_the_category_table_equals_fit_pair_by_pair(data: dict[str, Any]) -> None:
+    problem = optimiser.parse_problem(data)
+    n_r = len(data["referrals"])
+    ix = build_index(problem)
+    r = np.repeat(np.arange(n_r), ix.n_classes)  # every pair, feasible or not
+    c = np.tile(np.arange(ix.n_classes), n_r)
+    from_table = fit_scores(ix, r, c)
+    with mock.patch.object(sys.modules["optimiser.solve"], "KIND_TABLE_CELLS", 0):
+        pair_by_pair = fit_scores(build_index(problem), r, c)
+    assert np.allclose(from_table, pair_by_pair, rtol=0, atol=1e-9)
