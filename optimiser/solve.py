@@ -354,11 +354,11 @@ def _priority_greedy(n_r: int, class_size: IntArray, tier: IntArray, pr: IntArra
     picked = []
     for i in np.lexsort((degree, -tier)).tolist():
         a, b = starts[i], starts[i + 1]
-        free = np.flatnonzero(rooms[pc[a:b]] > 0)
-        if len(free):
-            k = a + free[np.argmax(w[a:b][free])]
-            rooms[pc[k]] -= 1
-            picked.append(k)
+        gain = np.where(rooms[pc[a:b]] > 0, w[a:b], -1)
+        k = int(np.argmax(gain)) if b > a else 0
+        if b > a and gain[k] > 0:
+            rooms[pc[a + k]] -= 1
+            picked.append(a + k)
     return np.array(picked, dtype=np.int64)
 
 
