@@ -363,7 +363,7 @@ def _priority_greedy(n_r: int, class_size: IntArray, tier: IntArray, pr: IntArra
 
 
 def _lex_match(n_r: int, class_size: IntArray, tier: IntArray, pr: IntArray, pc: IntArray, w: IntArray,
-               big_m: int, stats: dict[str, int]) -> IntArray:
+               fit: IntArray, stats: dict[str, int]) -> IntArray:
     """Maximum-weight matching (class of each referral) over the pairs, by pricing rounds when large.
 
     A flow over millions of pairs is slow, yet few pairs matter. So: solve over a small set of pairs
@@ -386,7 +386,7 @@ def _lex_match(n_r: int, class_size: IntArray, tier: IntArray, pr: IntArray, pc:
         return _flow(n_r, class_size, pr, pc, w)[0]
     n_c = len(class_size)
     rng = np.random.default_rng(0)
-    q = np.minimum(125, (w - (tier[pr] + 1) * big_m) >> 3)  # fit in 126 steps
+    q = fit >> 3  # fit (0-1000) in 126 steps
     chosen = _top(pr, n_r, q, 126, np.where(tier == 2, 3, 1) * FIRST_PER_REFERRAL, rng)
     chosen |= _top(pc, n_c, tier[pr] * 126 + q, 378, FIRST_PER_ROOM * class_size, rng)
     del q
@@ -439,9 +439,9 @@ def solve_optimal(ix: Index, pr: IntArray, pc: IntArray, time_limit: float | Non
         if forbidden:
             keys = pr.astype(np.int64) * (n_c + 1) + ix.c_scheme[pc]
             ok = np.flatnonzero(~np.isin(keys, np.array([a * (n_c + 1) + s for a, s in forbidden], dtype=np.int64)))
-            class_of = _lex_match(n_r, class_size, ix.r_tier, pr[ok], pc[ok], weight[ok], big_m, stats)
+            class_of = _lex_match(n_r, class_size, ix.r_tier, pr[ok], pc[ok], weight[ok], fit[ok], stats)
         else:
-            class_of = _lex_match(n_r, class_size, ix.r_tier, pr, pc, weight, big_m, stats)
+            class_of = _lex_match(n_r, class_size, ix.r_tier, pr, pc, weight, fit, stats)
         placed = np.flatnonzero(class_of >= 0)
         score_of = np.zeros(n_r, dtype=np.int64)
         score_of[placed] = fit[_pair_index(pr, pc, n_c, placed, class_of[placed])]
