@@ -143,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
             entry["referrals_by_risk"] = result["stats"]["referrals_by_risk"]
             entry["optimal"] = _summary(wall, mb, result)
             entry["optimal"]["flow_arcs"] = result["stats"].get("flow_arcs")
+            entry["optimal"]["pricing_rounds"] = result["stats"].get("pricing_rounds")
             wall, mb, result = _measure([*match, "match", "--problem", str(path), "--strategy", "greedy"], args.repeat)
             entry["greedy"] = _summary(wall, mb, result)
             entry["bound"] = _bounds(data)
