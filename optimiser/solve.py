@@ -299,8 +299,9 @@ def _flow(n_r: int, class_size: IntArray, pr: IntArray, pc: IntArray, w: IntArra
 
 
 def _prices(n_r: int, class_size: IntArray, pr: IntArray, pc: IntArray, w: IntArray,
-            class_of: IntArray, used: IntArray) -> tuple[IntArray, IntArray]:
-    """Dual values (u per referral, v per class) of a maximum-weight matching over the pairs given.
+            used: IntArray) -> tuple[IntArray, IntArray]:
+    """Dual values (u per referral, v per class) of a maximum-weight matching over the pairs given
+    (referral-major: pr ascending).
 
     The LP dual: minimise sum(u) + sum(size * v) with u, v >= 0 and u[r] + v[c] >= w for every pair.
     Complementary slackness: v = 0 on classes with a free room, and u[r] + v[c] = w on the pairs
@@ -310,15 +311,16 @@ def _prices(n_r: int, class_size: IntArray, pr: IntArray, pc: IntArray, w: IntAr
     n_c = len(class_size)
     placed = pr[used]
     at = pc[used]
-    load = np.bincount(at, minlength=n_c)
-    has_room = load < class_size
+    has_room = np.bincount(at, minlength=n_c) < class_size
+    starts = np.flatnonzero(np.diff(pr, prepend=-1))  # first pair of each referral
+    owners = pr[starts]
     v = np.full(n_c, np.iinfo(np.int64).max // 4, dtype=np.int64)
     np.minimum.at(v, at, w[used])
     v[has_room] = 0
     u = np.zeros(n_r, dtype=np.int64)
     for _ in range(n_c + 1):
-        u[:] = 0
-        np.maximum.at(u, pr, w - v[pc])
+        u[owners] = np.maximum.reduceat(w - v[pc], starts) if len(starts) else 0
+        np.maximum(u, 0, out=u)
         lower = np.full(n_c, np.iinfo(np.int64).max // 4, dtype=np.int64)
         np.minimum.at(lower, at, w[used] - u[placed])
         lower[has_room] = 0
@@ -401,7 +403,7 @@ def _lex_match(n_r: int, class_size: IntArray, tier: IntArray, pr: IntArray, pc:
         stats["flows_solved"] += 1
         stats["pricing_rounds"] += 1
         stats["flow_arcs"] = len(sel)
-        u, v = _prices(n_r, class_size, sp, sc, sw, class_of, used)
+        u, v = _prices(n_r, class_size, sp, sc, sw, used)
         reduced = w - u[pr]
         reduced -= v[pc]
         priced_out = np.flatnonzero(reduced > 0)
