@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -45,6 +47,27 @@ BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.signedinteger[Any]]
 _NONE = 1 << 30  # "no limit" for max_children / max_boy_age
 _EPS_DOT = 1e-11  # band of cos(angle) where the exact haversine decides
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+def _threads() -> int:
+    """SAFEACCOM_MATCH_THREADS, else the CPUs this process may use, at most 4."""
+    if os.environ.get("SAFEACCOM_MATCH_THREADS", "").isdigit():
+        return max(1, int(os.environ["SAFEACCOM_MATCH_THREADS"]))
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(4, cpus))
+
+
+THREADS = _threads()
+
+
+def in_threads(fn: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
+    """[fn(x) for x in items] on up to THREADS threads: numpy lets go of the GIL in its array loops."""
+    if THREADS == 1 or len(items) < 2:
+        return [fn(x) for x in items]
+    with ThreadPoolExecutor(min(THREADS, len(items))) as pool:
+        return list(pool.map(fn, items))
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -427,15 +450,15 @@ def chunks(ix: Index, rows: IntArray | None = None, cells: int = 2_000_000) -> I
 
 def feasible_pairs(ix: Index) -> tuple[IntArray, IntArray]:
     """(referral, class) index arrays of every feasible pair, referral-major."""
-    rs: list[IntArray] = []
-    cs: list[IntArray] = []
     n_c = max(1, ix.n_classes)
-    for rows in chunks(ix):
+
+    def block(rows: IntArray) -> tuple[IntArray, IntArray]:
         flat = np.flatnonzero(feasible_block(ix, rows))
         r = flat // n_c
-        rs.append(rows[r].astype(np.int32))  # int32 halves the largest arrays of the whole solve
-        cs.append((flat - r * n_c).astype(np.int32))
-        del flat, r
-    if not rs:
+        # int32 halves the largest arrays of the whole solve
+        return rows[r].astype(np.int32), (flat - r * n_c).astype(np.int32)
+
+    parts = in_threads(block, list(chunks(ix)))
+    if not parts:
         return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32)
-    return np.concatenate(rs), np.concatenate(cs)
+    return np.concatenate([r for r, _ in parts]), np.concatenate([c for _, c in parts])

@@ -53,7 +53,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from optimiser.feasibility import EARTH_RADIUS_KM, Index, IntArray
+from optimiser.feasibility import EARTH_RADIUS_KM, Index, IntArray, in_threads
 from optimiser.problem import SPECIALISMS
 
 WEIGHTS = {"specialism": 20.0, "language": 10.0, "distance": 20.0, "near": 15.0, "waiting": 15.0,
@@ -62,6 +62,7 @@ FIT_SCALE = 10  # integer fit units per score point in the flow costs
 FloatArray = npt.NDArray[np.float64]
 
 
+FIT_CHUNK = 1 << 20  # pairs per piece of work (on THREADS threads): the (n, 3) distance arrays are large
 KIND_TABLE_CELLS = 2_000_000  # largest table of category pairs worth building (else terms per pair)
 
 
@@ -207,17 +208,19 @@ def fit_scores(ix: Index, r: IntArray, c: IntArray) -> FloatArray:
         return np.zeros(0, dtype=np.float64)
     f = _fit_data(ix)
     w = f.weights
-    if f.kind_scores is not None:
-        cell = f.r_kind[r]
-        cell += f.c_kind[c]
-        score = f.kind_scores[cell]
-        del cell
-    else:
-        score = _kind_terms(f, ix, r, c)
-    score += w["waiting"] * f.waiting[r]
-    for start in range(0, len(r), 1 << 20):  # distances a million pairs at a time: (n, 3) arrays are large
-        part = slice(start, start + (1 << 20))
-        score[part] -= _distance_terms(f, ix, r[part], c[part])
+    score = np.empty(len(r), dtype=np.float64)
+
+    def part(start: int) -> None:
+        rs, cs = r[start:start + FIT_CHUNK], c[start:start + FIT_CHUNK]
+        out = score[start:start + FIT_CHUNK]
+        if f.kind_scores is not None:
+            out[:] = f.kind_scores[f.r_kind[rs] + f.c_kind[cs]]
+        else:
+            out[:] = _kind_terms(f, ix, rs, cs)
+        out += w["waiting"] * f.waiting[rs]
+        out -= _distance_terms(f, ix, rs, cs)
+
+    in_threads(part, range(0, len(r), FIT_CHUNK))
     score *= 100.0 / (sum(w.values()) or 1.0)
     return score
 

@@ -259,6 +259,7 @@ def test_fit_from_the_category_table_equals_fit_pair_by_pair(data: dict[str, Any
     r = np.repeat(np.arange(n_r), ix.n_classes)  # every pair, feasible or not
     c = np.tile(np.arange(ix.n_classes), n_r)
     from_table = fit_scores(ix, r, c)
-    with mock.patch.object(sys.modules["optimiser.solve"], "KIND_TABLE_CELLS", 0):
+    # per pair, and in pieces of 7 pairs shared among threads
+    with mock.patch.multiple(sys.modules["optimiser.solve"], KIND_TABLE_CELLS=0, FIT_CHUNK=7):
         pair_by_pair = fit_scores(build_index(problem), r, c)
     assert np.allclose(from_table, pair_by_pair, rtol=0, atol=1e-9)
