@@ -262,16 +262,24 @@ GIVE_UP_SHARE = 0.5  # a set holding this share of all pairs is no longer worth 
 
 
 def _flow(n_r: int, class_size: IntArray, pr: IntArray, pc: IntArray, w: IntArray) -> tuple[IntArray, IntArray]:
-    """Maximum-weight matching over the given pairs: (class of each referral or -1, indices of used pairs)."""
+    """Maximum-weight matching over the given pairs (referral-major: pr ascending):
+    (class of each referral or -1, indices of the pairs used).
+
+    Only referrals with a pair become nodes: the flow's work grows with its nodes as well as its arcs.
+    """
     from ortools.graph.python import min_cost_flow
 
+    firsts = np.flatnonzero(np.diff(pr, prepend=-1))
+    owners = pr[firsts]  # the referral of each node
+    local = np.repeat(np.arange(len(firsts), dtype=np.int32), np.diff(firsts, append=len(pr)))
+    n_total, n_r = n_r, len(firsts)
     n_c, n_pairs = len(class_size), len(pr)
     source, sink = n_r + n_c, n_r + n_c + 1
     n_arcs = n_pairs + n_r + n_c + 1
     # arrays built in place, in the dtypes OR-Tools takes, to keep the peak memory down
     tails = np.empty(n_arcs, dtype=np.int32)
     heads = np.empty(n_arcs, dtype=np.int32)
-    tails[:n_pairs] = pr
+    tails[:n_pairs] = local
     heads[:n_pairs] = pc
     heads[:n_pairs] += n_r
     tails[n_pairs:n_pairs + n_r] = source
@@ -296,8 +304,8 @@ def _flow(n_r: int, class_size: IntArray, pr: IntArray, pc: IntArray, w: IntArra
     if status != flow.OPTIMAL:
         raise RuntimeError(f"min-cost flow failed with status {status}")
     used = np.flatnonzero(flow.flows(np.arange(n_pairs, dtype=np.int64)) > 0)
-    class_of = np.full(n_r, -1, dtype=np.int64)
-    class_of[pr[used]] = pc[used]
+    class_of = np.full(n_total, -1, dtype=np.int64)
+    class_of[owners[local[used]]] = pc[used]
     return class_of, used
 
 
@@ -368,7 +376,7 @@ def _priority_greedy(n_r: int, class_size: IntArray, tier: IntArray, pr: IntArra
 
 
 def _lex_match(n_r: int, class_size: IntArray, tier: IntArray, pr: IntArray, pc: IntArray, w: IntArray,
-               fit: IntArray, stats: dict[str, int]) -> IntArray:
+               fit: IntArray, big_m: int, stats: dict[str, int]) -> IntArray:
     """Maximum-weight matching (class of each referral) over the pairs, by pricing rounds when large.
 
     A flow over millions of pairs is slow, yet few pairs matter. So: solve over a small set of pairs
@@ -414,7 +422,13 @@ def _lex_match(n_r: int, class_size: IntArray, tier: IntArray, pr: IntArray, pc:
             if int(u.sum()) + int((class_size * v).sum()) == int(sw[used].sum()):
                 return class_of
             break  # these prices prove nothing (not expected): settle it with every pair
-        # each referral's best few priced-out pairs
+        # households left out whose every pair in the set is a whole tier below its price leave the
+        # set (fewer flow nodes; the proof covers every pair, in the set or not), then each
+        # referral's best few priced-out pairs join it
+        firsts = np.flatnonzero(np.diff(sp, prepend=-1))
+        hopeless = np.maximum.reduceat(reduced[sel], firsts) < -(big_m // 2)
+        hopeless &= class_of[sp[firsts]] < 0
+        chosen[sel[np.repeat(hopeless, np.diff(firsts, append=len(sp)))]] = False
         best = priced_out[np.lexsort((-reduced[priced_out], pr[priced_out]))]
         first = np.searchsorted(pr[best], pr[best], side="left")
         chosen[best[np.arange(len(best)) - first < ADDED_PER_REFERRAL]] = True
@@ -444,9 +458,9 @@ def solve_optimal(ix: Index, pr: IntArray, pc: IntArray, time_limit: float | Non
         if forbidden:
             keys = pr.astype(np.int64) * (n_c + 1) + ix.c_scheme[pc]
             ok = np.flatnonzero(~np.isin(keys, np.array([a * (n_c + 1) + s for a, s in forbidden], dtype=np.int64)))
-            class_of = _lex_match(n_r, class_size, ix.r_tier, pr[ok], pc[ok], weight[ok], fit[ok], stats)
+            class_of = _lex_match(n_r, class_size, ix.r_tier, pr[ok], pc[ok], weight[ok], fit[ok], big_m, stats)
         else:
-            class_of = _lex_match(n_r, class_size, ix.r_tier, pr, pc, weight, fit, stats)
+            class_of = _lex_match(n_r, class_size, ix.r_tier, pr, pc, weight, fit, big_m, stats)
         placed = np.flatnonzero(class_of >= 0)
         score_of = np.zeros(n_r, dtype=np.int64)
         score_of[placed] = fit[_pair_index(pr, pc, n_c, placed, class_of[placed])]
