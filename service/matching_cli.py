@@ -10,6 +10,8 @@ import json
 import sys
 import time
 
+import msgspec
+
 from service.cli import CliError
 
 
@@ -67,8 +69,10 @@ def run_match(args: argparse.Namespace) -> int:
     result.stats["parse_seconds"] = round(parse_seconds, 4)
     result.stats["total_seconds"] = round(time.perf_counter() - started, 4)
     try:
-        sys.stdout.write(json.dumps(result.to_dict(), separators=(",", ":")) + "\n")
+        # msgspec (Litestar's own encoder) writes the result about seven times faster than json
         sys.stdout.flush()
+        sys.stdout.buffer.write(msgspec.json.encode(result.to_dict()) + b"\n")
+        sys.stdout.buffer.flush()
     except BrokenPipeError:  # the reader went away (| head): not an error of ours
         sys.stderr.close()
     return 0
