@@ -115,3 +115,17 @@ def test_cli_good_input_prints_the_result(tmp_path: Path) -> None:
         check_result(data, result)
         assert len(result["assignments"]) == 2
         assert {"solve_seconds", "feasible_pairs", "parse_seconds"} <= set(result["stats"])
+
+
+def test_cli_large_result_is_the_same_json(tmp_path: Path) -> None:
+    """Over 2,000 households the result is written by msgspec instead of json: the same document."""
+    from optimiser.generate import generate
+
+    data = generate(2100, 60, seed=5)
+    done = cli(tmp_path, data, "--strategy", "greedy")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    check_result(data, result)
+    in_process = optimiser.solve(optimiser.parse_problem(data), strategy="greedy").to_dict()
+    assert result["assignments"] == in_process["assignments"]
+    assert result["unassigned"] == in_process["unassigned"]
