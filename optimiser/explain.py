@@ -160,7 +160,6 @@ def unassigned_reasons(ix: Index, rows: IntArray, class_of: IntArray, pr: IntArr
                        pc: IntArray) -> list[list[dict[str, Any]]]:
     """For each referral of `rows` (sorted, unassigned): the rule codes with their unit counts."""
     counts = rule_counts(ix, rows)
-    feasible_units = np.bincount(pr, weights=ix.class_size[pc], minlength=ix.n_referrals)
     partners: dict[int, list[int]] = {}
     for a, b in ix.links:
         partners.setdefault(a, []).append(b)
@@ -168,11 +167,13 @@ def unassigned_reasons(ix: Index, rows: IntArray, class_of: IntArray, pr: IntArr
     out: list[list[dict[str, Any]]] = []
     starts = np.searchsorted(pr, rows)
     ends = np.searchsorted(pr, rows, side="right")
-    for k, i in enumerate(rows):
-        reasons = [{"code": code, "units_excluded": int(n)} for code, n in zip(RULES, counts[k], strict=True) if n]
-        total = int(feasible_units[i])
+    units_before = np.concatenate([[0], np.cumsum(ix.class_size[pc])])  # feasible units of pairs before each
+    # plain Python numbers from here: numpy scalars one at a time cost several times more
+    totals = (units_before[ends] - units_before[starts]).tolist()
+    for k, (i, row, total) in enumerate(zip(rows.tolist(), counts.tolist(), totals, strict=True)):
+        reasons = [{"code": code, "units_excluded": n} for code, n in zip(RULES, row, strict=True) if n]
         if total:
-            blocked_schemes = {int(ix.c_scheme[class_of[j]]) for j in partners.get(int(i), ()) if class_of[j] >= 0}
+            blocked_schemes = {int(ix.c_scheme[class_of[j]]) for j in partners.get(i, ()) if class_of[j] >= 0}
             separated = 0
             if blocked_schemes:
                 cls = pc[starts[k]:ends[k]]
