@@ -20,7 +20,7 @@ fit, so among those the fit total is maximal. Costs stay below about 4e7 per arc
 Large problems (over SPARSE_FROM pairs) are solved by pricing rounds (`_lex_match`): the flow runs
 on a small set of promising pairs, the LP dual of its solution is checked against every pair, and
 pairs that price out are added until the dual proves the matching optimal over all pairs. On the
-benchmark problems 2-4 rounds of about 50,000-80,000 arcs replace one flow over 2.7-4.1 million.
+benchmark problems 3-4 rounds of 45,000-72,000 arcs replace one flow over 2.7-4.1 million.
 
 Separation links break the matroid structure. The flow problem is then a relaxation: if its
 solution keeps every linked pair out of a shared scheme it is optimal outright. Otherwise we branch
