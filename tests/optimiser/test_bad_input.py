@@ -118,7 +118,7 @@ def test_cli_good_input_prints_the_result(tmp_path: Path) -> None:
 
 
 def test_cli_large_result_is_the_same_json(tmp_path: Path) -> None:
-    """Over 2,000 households the result is written by msgspec instead of json: the same document."""
+    """A large problem read by the fast path and its result written by msgspec: the same document."""
     from optimiser.generate import generate
 
     data = generate(2100, 60, seed=5)
