@@ -137,13 +137,17 @@ def decode_problem(raw: bytes) -> Problem | None:
                    weights={k: float(v) for k, v in data.weights.items()})
 
 
+def _lower(codes: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(map(str.lower, codes)) if codes else ()
+
+
 def _unit(u: _Unit) -> Unit:
     return Unit(
         id=u.id, scheme=u.scheme, type=u.type, authority=u.authority, district=u.district.upper(),
         lat=float(u.lat), lon=float(u.lon), bedspaces=u.bedspaces, genders=u.genders,
         accepts_children=u.accepts_children, max_children=u.max_children, max_boy_age=u.max_boy_age,
         wheelchair_accessible=u.wheelchair_accessible, step_free=u.step_free, pets=u.pets,
-        accepts_nrpf=u.accepts_nrpf, communal=u.communal, languages=tuple(x.lower() for x in u.languages),
+        accepts_nrpf=u.accepts_nrpf, communal=u.communal, languages=_lower(u.languages),
         specialisms=u.specialisms, specialist_only=u.specialist_only, available_from=u.available_from,
     )
 
@@ -158,10 +162,10 @@ def _referral(r: _Referral) -> Referral:
         adults=tuple(Adult(gender=a.gender, age=a.age) for a in r.adults),
         children=tuple(Child(age=c.age, sex=c.sex) for c in r.children),
         needs=Needs(wheelchair=n.wheelchair, step_free=n.step_free, pets=n.pets, nrpf=n.nrpf,
-                    communal_unsuitable=n.communal_unsuitable, languages=tuple(x.lower() for x in n.languages),
+                    communal_unsuitable=n.communal_unsuitable, languages=_lower(n.languages),
                     interpreter_ok=n.interpreter_ok, specialisms=n.specialisms),
         safety=Safety(exclude_authorities=s.exclude_authorities,
-                      exclude_districts=tuple(d.upper() for d in s.exclude_districts),
+                      exclude_districts=tuple(map(str.upper, s.exclude_districts)) if s.exclude_districts else (),
                       perpetrator_locations=tuple((float(x.lat), float(x.lon)) for x in s.perpetrator_locations),
                       min_distance_km=float(s.min_distance_km), separate_from=s.separate_from),
         preferences=Preferences(types=p.types, near=None if p.near is None else (float(p.near.lat), float(p.near.lon))),
