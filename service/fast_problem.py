@@ -127,7 +127,7 @@ def decode_problem(raw: bytes) -> Problem | None:
     """The problem in `raw` JSON when it is well-formed in the strict sense above; else None."""
     try:
         data = _DECODER.decode(raw)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):  # msgspec raises the last as is
         return None
     units = tuple(_unit(u) for u in data.units)
     referrals = tuple(_referral(r) for r in data.referrals)

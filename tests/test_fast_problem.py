@@ -65,3 +65,8 @@ def test_bad_input_never_takes_the_fast_path(data: dict[str, Any], item: str, fi
 ])
 def test_anything_odd_goes_to_the_parser(odd: Any) -> None:
     assert decode_problem(json.dumps(odd).encode()) is None
+
+
+def test_bytes_that_are_not_utf8_go_to_the_parser() -> None:
+    raw = b'{"units":[{"id":"u1","scheme":"s","type":"refuge","lat":1,"lon":0,"authority":"\xff"}]}'
+    assert decode_problem(raw) is None

@@ -104,6 +104,12 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1 and "referrals[0] (id 'r1')" in lines[0] and "adults[0].gender" in lines[0]
     done = cli(tmp_path, "{not json")
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+    path = tmp_path / "latin1.json"
+    path.write_bytes(b'{"units":[{"id":"u1","scheme":"s","type":"refuge","lat":1,"lon":0,"authority":"\xff"}]}')
+    entry = "import sys; from service.cli import main; sys.exit(main())"
+    done = subprocess.run([sys.executable, "-c", entry, "match", "--problem", str(path)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2 and "not valid JSON" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_cli_good_input_prints_the_result(tmp_path: Path) -> None:
