@@ -261,6 +261,12 @@ MAX_ROUNDS = 12
 GIVE_UP_SHARE = 0.5  # a set holding this share of all pairs is no longer worth a round
 
 
+def _runs(pr: IntArray) -> tuple[IntArray, IntArray]:
+    """First index and length of each run of one referral in referral-major pairs."""
+    firsts = np.flatnonzero(np.diff(pr, prepend=-1))
+    return firsts, np.diff(firsts, append=len(pr))
+
+
 def _flow(n_r: int, class_size: IntArray, pr: IntArray, pc: IntArray, w: IntArray) -> tuple[IntArray, IntArray]:
     """Maximum-weight matching over the given pairs (referral-major: pr ascending):
     (class of each referral or -1, indices of the pairs used).
@@ -269,27 +275,27 @@ def _flow(n_r: int, class_size: IntArray, pr: IntArray, pc: IntArray, w: IntArra
     """
     from ortools.graph.python import min_cost_flow
 
-    firsts = np.flatnonzero(np.diff(pr, prepend=-1))
+    firsts, lengths = _runs(pr)
     owners = pr[firsts]  # the referral of each node
-    local = np.repeat(np.arange(len(firsts), dtype=np.int32), np.diff(firsts, append=len(pr)))
-    n_total, n_r = n_r, len(firsts)
+    n_nodes = len(firsts)
+    local = np.repeat(np.arange(n_nodes, dtype=np.int32), lengths)
     n_c, n_pairs = len(class_size), len(pr)
-    source, sink = n_r + n_c, n_r + n_c + 1
-    n_arcs = n_pairs + n_r + n_c + 1
+    source, sink = n_nodes + n_c, n_nodes + n_c + 1
+    n_arcs = n_pairs + n_nodes + n_c + 1
     # arrays built in place, in the dtypes OR-Tools takes, to keep the peak memory down
     tails = np.empty(n_arcs, dtype=np.int32)
     heads = np.empty(n_arcs, dtype=np.int32)
     tails[:n_pairs] = local
     heads[:n_pairs] = pc
-    heads[:n_pairs] += n_r
-    tails[n_pairs:n_pairs + n_r] = source
-    heads[n_pairs:n_pairs + n_r] = np.arange(n_r)
-    tails[n_pairs + n_r:-1] = np.arange(n_r, n_r + n_c)
-    heads[n_pairs + n_r:-1] = sink
+    heads[:n_pairs] += n_nodes
+    tails[n_pairs:n_pairs + n_nodes] = source
+    heads[n_pairs:n_pairs + n_nodes] = np.arange(n_nodes)
+    tails[n_pairs + n_nodes:-1] = np.arange(n_nodes, n_nodes + n_c)
+    heads[n_pairs + n_nodes:-1] = sink
     tails[-1], heads[-1] = source, sink  # the bypass: nobody has to be placed
     caps = np.ones(n_arcs, dtype=np.int64)
-    caps[n_pairs + n_r:-1] = class_size
-    caps[-1] = n_r
+    caps[n_pairs + n_nodes:-1] = class_size
+    caps[-1] = n_nodes
     costs = np.zeros(n_arcs, dtype=np.int64)
     np.negative(w, out=costs[:n_pairs])
     flow = min_cost_flow.SimpleMinCostFlow()
@@ -299,12 +305,12 @@ def _flow(n_r: int, class_size: IntArray, pr: IntArray, pc: IntArray, w: IntArra
     if len(arcs) != n_arcs or arcs[0] != 0 or arcs[-1] != n_arcs - 1:
         raise RuntimeError("unexpected arc numbering from OR-Tools")
     del arcs
-    flow.set_nodes_supplies(np.array([source, sink], dtype=np.int32), np.array([n_r, -n_r], dtype=np.int64))
+    flow.set_nodes_supplies(np.array([source, sink], dtype=np.int32), np.array([n_nodes, -n_nodes], dtype=np.int64))
     status = flow.solve()
     if status != flow.OPTIMAL:
         raise RuntimeError(f"min-cost flow failed with status {status}")
     used = np.flatnonzero(flow.flows(np.arange(n_pairs, dtype=np.int64)) > 0)
-    class_of = np.full(n_total, -1, dtype=np.int64)
+    class_of = np.full(n_r, -1, dtype=np.int64)
     class_of[owners[local[used]]] = pc[used]
     return class_of, used
 
@@ -323,7 +329,7 @@ def _prices(n_r: int, class_size: IntArray, pr: IntArray, pc: IntArray, w: IntAr
     placed = pr[used]
     at = pc[used]
     has_room = np.bincount(at, minlength=n_c) < class_size
-    starts = np.flatnonzero(np.diff(pr, prepend=-1))  # first pair of each referral
+    starts, _ = _runs(pr)
     owners = pr[starts]
     v = np.full(n_c, np.iinfo(np.int64).max // 4, dtype=np.int64)
     np.minimum.at(v, at, w[used])
@@ -425,10 +431,10 @@ def _lex_match(n_r: int, class_size: IntArray, tier: IntArray, pr: IntArray, pc:
         # households left out whose every pair in the set is a whole tier below its price leave the
         # set (fewer flow nodes; the proof covers every pair, in the set or not), then each
         # referral's best few priced-out pairs join it
-        firsts = np.flatnonzero(np.diff(sp, prepend=-1))
+        firsts, lengths = _runs(sp)
         hopeless = np.maximum.reduceat(reduced[sel], firsts) < -(big_m // 2)
         hopeless &= class_of[sp[firsts]] < 0
-        chosen[sel[np.repeat(hopeless, np.diff(firsts, append=len(sp)))]] = False
+        chosen[sel[np.repeat(hopeless, lengths)]] = False
         best = priced_out[np.lexsort((-reduced[priced_out], pr[priced_out]))]
         first = np.searchsorted(pr[best], pr[best], side="left")
         chosen[best[np.arange(len(best)) - first < ADDED_PER_REFERRAL]] = True
@@ -451,6 +457,7 @@ def solve_optimal(ix: Index, pr: IntArray, pc: IntArray, time_limit: float | Non
     weight *= big_m
     weight += fit
     class_size = ix.class_size.astype(np.int64)
+    pair_keys = pr.astype(np.int64) * n_c + pc  # ascending: pairs are referral-major, classes ascending
     stats = {"flows_solved": 0, "pricing_rounds": 0, "full_flows": 0, "flow_arcs": 0}
     build_seconds = time.perf_counter() - started
 
@@ -463,7 +470,7 @@ def solve_optimal(ix: Index, pr: IntArray, pc: IntArray, time_limit: float | Non
             class_of = _lex_match(n_r, class_size, ix.r_tier, pr, pc, weight, fit, big_m, stats)
         placed = np.flatnonzero(class_of >= 0)
         score_of = np.zeros(n_r, dtype=np.int64)
-        score_of[placed] = fit[_pair_index(pr, pc, n_c, placed, class_of[placed])]
+        score_of[placed] = fit[np.searchsorted(pair_keys, placed * n_c + class_of[placed])]
         return class_of, _value(ix, class_of, score_of)
 
     class_of, value = run(frozenset())
@@ -476,7 +483,7 @@ def solve_optimal(ix: Index, pr: IntArray, pc: IntArray, time_limit: float | Non
         fallback = _repair(ix, class_of)
         kept = np.flatnonzero(fallback >= 0)
         score_of = np.zeros(n_r, dtype=np.int64)
-        score_of[kept] = fit[_pair_index(pr, pc, n_c, kept, fallback[kept])]
+        score_of[kept] = fit[np.searchsorted(pair_keys, kept * n_c + fallback[kept])]
         incumbent: tuple[tuple[int, int, int, int], IntArray] = (_value(ix, fallback, score_of), fallback)
         Entry = tuple[tuple[int, ...], int, int, frozenset[tuple[int, int]], IntArray | None]
         heap: list[Entry] = [(tuple(-v for v in value), 0, 0, frozenset(), class_of)]
@@ -513,12 +520,6 @@ def solve_optimal(ix: Index, pr: IntArray, pc: IntArray, time_limit: float | Non
                                        "pricing_rounds": stats["pricing_rounds"], "full_flows": stats["full_flows"],
                                        "branch_nodes": nodes,
                                        "flow_arcs": stats["flow_arcs"]})
-
-
-def _pair_index(pr: IntArray, pc: IntArray, n_c: int, referrals: IntArray, classes: IntArray) -> IntArray:
-    """Index of each pair (referrals[k], classes[k]) in the pair arrays (referral-major, classes ascending)."""
-    keys = pr.astype(np.int64) * n_c + pc
-    return np.searchsorted(keys, referrals.astype(np.int64) * n_c + classes)
 
 
 def _repair(ix: Index, class_of: IntArray) -> IntArray:
