@@ -13,10 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from optimiser.explain import RULES, Result, assignment_reasons, rule_counts, unassigned_reasons
+from optimiser.explain import Result, assignment_reasons, rule_counts, unassigned_reasons
 from optimiser.feasibility import build_index, feasible_block, feasible_pairs, rules_broken
 from optimiser.problem import Problem, ProblemError, Referral, Unit, parse_problem
 from optimiser.solve import fit_scores, solve_greedy, solve_optimal, units_for
+from optimiser.vocabulary import RISKS, RULES
 
 __all__ = [
     "RULES",
@@ -70,10 +71,8 @@ def solve(problem: Problem, strategy: str = "optimal", time_limit: float | None 
         "referrals": len(refs),
         "units": len(units),
         "placed": len(placed),
-        "placed_by_risk": {name: int((tiers[placed] == t).sum()) for t, name in
-                           ((2, "high"), (1, "medium"), (0, "standard"))},
-        "referrals_by_risk": {name: int((tiers == t).sum()) for t, name in
-                              ((2, "high"), (1, "medium"), (0, "standard"))},
+        "placed_by_risk": {name: int((tiers[placed] == t).sum()) for t, name in reversed(list(enumerate(RISKS)))},
+        "referrals_by_risk": {name: int((tiers == t).sum()) for t, name in reversed(list(enumerate(RISKS)))},
         "separation_links": len(ix.links),
         "total_score": round(float(scores.sum()), 2),
         **matching.stats,
@@ -98,5 +97,5 @@ def rank_units(problem: Problem, referral_id: str) -> tuple[list[dict[str, Any]]
             items.append({"unit": unit.id, "score": round(s, 2),
                           "reasons": assignment_reasons(referral, unit, problem.as_of)})
     counts = rule_counts(ix, rows)[0]
-    excluded = {code: int(n) for code, n in zip(RULES, counts, strict=True) if n}
+    excluded: dict[str, int] = {code: int(n) for code, n in zip(RULES, counts, strict=True) if n}
     return items, excluded

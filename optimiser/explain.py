@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from optimiser.feasibility import RULES, Index, IntArray, chunks, haversine_km, rule_pass
+from optimiser.feasibility import Index, IntArray, chunks, haversine_km, rule_pass
 from optimiser.problem import Referral, Unit
+from optimiser.vocabulary import FLAG_RULES, RULES, Capability
 
 
 @dataclass
@@ -101,13 +102,14 @@ def rule_counts(ix: Index, rows: IntArray) -> np.ndarray:
     col = {code: k for k, code in enumerate(RULES)}
     cap = ix.c_cap.astype(np.int64)
     req = ix.r_req[rows].astype(np.int64)
-    counts[:, col["gender"]] = _per_value(req & 7, lambda g: int(size[(g & ~cap & 7) != 0].sum()))
-    for code, bit in (("wheelchair", 3), ("step_free", 4), ("pets", 5), ("nrpf", 6), ("communal", 7)):
-        lacking = int(size[(cap >> bit) & 1 == 0].sum())
-        counts[:, col[code]] = ((req >> bit) & 1) * lacking
+    genders = int(Capability.ANY_GENDER)
+    counts[:, col["gender"]] = _per_value(req & genders, lambda g: int(size[(g & ~cap & genders) != 0].sum()))
+    for code, flag in FLAG_RULES.items():
+        lacking = int(size[(cap & flag) == 0].sum())
+        counts[:, col[code]] = ((req & flag) != 0) * lacking
     counts[:, col["household_size"]] = _weighted_below(ix.c_beds, size, ix.r_size[rows])
     nchild = ix.r_nchild[rows]
-    accepting = (cap & 0x100) != 0
+    accepting = (cap & Capability.CHILDREN) != 0
     refusing = int(size[~accepting].sum())
     too_many = _weighted_below(ix.c_max_children[accepting], size[accepting], nchild)
     counts[:, col["children"]] = np.where(nchild > 0, refusing + too_many, 0)

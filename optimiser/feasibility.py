@@ -20,27 +20,21 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from optimiser.problem import GENDERS, RISK_TIER, SPECIALISMS, UNIT_TYPES, Problem, Referral, Unit
+from optimiser.problem import Problem, Referral, Unit
+from optimiser.vocabulary import (
+    FLAG_RULES,
+    GENDER_FLAG,
+    RISK_TIER,
+    RULES,
+    SPECIALISMS,
+    UNIT_TYPES,
+    Capability,
+    bits,
+)
 
 EARTH_RADIUS_KM = 6371.0088
 
-RULES = (
-    "gender",
-    "household_size",
-    "children",
-    "boy_age",
-    "wheelchair",
-    "step_free",
-    "pets",
-    "nrpf",
-    "communal",
-    "language",
-    "specialist_only",
-    "excluded_area",
-    "too_close",
-    "not_available",
-    "unit_type",
-)
+__all__ = ["RULES", "Index", "build_index", "feasible_block", "feasible_pairs", "rule_pass", "rules_broken"]
 
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.signedinteger[Any]]
@@ -122,13 +116,6 @@ def rules_broken(referral: Referral, unit: Unit, as_of: dt.date) -> list[str]:
     return broken
 
 
-def _bits(values: tuple[str, ...], names: tuple[str, ...]) -> int:
-    out = 0
-    for v in values:
-        out |= 1 << names.index(v)
-    return out
-
-
 def _xyz(lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     la, lo = np.radians(lat), np.radians(lon)
     return np.stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)], axis=1)
@@ -139,6 +126,55 @@ def _unit_key(u: Unit) -> tuple[object, ...]:
             u.accepts_children, u.max_children, u.max_boy_age, u.wheelchair_accessible, u.step_free,
             u.pets, u.accepts_nrpf, u.communal, u.languages, u.specialisms, u.specialist_only,
             u.available_from)
+
+
+# Capability flags as plain ints: enum arithmetic costs a microsecond per operation, per household.
+_GENDER_BIT = {name: int(flag) for name, flag in GENDER_FLAG.items()}
+_WHEELCHAIR, _STEP_FREE, _PETS = int(Capability.WHEELCHAIR), int(Capability.STEP_FREE), int(Capability.PETS)
+_NRPF, _NOT_COMMUNAL, _CHILDREN = int(Capability.NRPF), int(Capability.NOT_COMMUNAL), int(Capability.CHILDREN)
+ALL_TYPES = (1 << len(UNIT_TYPES)) - 1  # a household without a type preference takes every type
+NO_SPECIALISM = 1 << len(SPECIALISMS)  # a unit that is not specialist-only takes every household
+
+
+def unit_capabilities(u: Unit) -> int:
+    """The `Capability` flags a unit offers."""
+    cap = 0
+    for gender in u.genders:
+        cap |= _GENDER_BIT[gender]
+    if u.wheelchair_accessible:
+        cap |= _WHEELCHAIR | _STEP_FREE
+    if u.step_free:
+        cap |= _STEP_FREE
+    if u.pets:
+        cap |= _PETS
+    if u.accepts_nrpf:
+        cap |= _NRPF
+    if not u.communal:
+        cap |= _NOT_COMMUNAL
+    if u.accepts_children:
+        cap |= _CHILDREN
+    return cap
+
+
+def household_needs(r: Referral) -> int:
+    """The `Capability` flags a household needs (a pair passes them when needs & ~offers == 0)."""
+    n = r.needs
+    req = 0
+    for adult in r.adults:
+        req |= _GENDER_BIT[adult.gender]
+    if n.wheelchair:
+        req |= _WHEELCHAIR
+    if n.step_free:
+        req |= _STEP_FREE
+    if n.pets:
+        req |= _PETS
+    if n.nrpf:
+        req |= _NRPF
+    if n.communal_unsuitable:
+        req |= _NOT_COMMUNAL
+    if r.children:
+        req |= _CHILDREN
+    return req
 
 
 @dataclass
@@ -234,14 +270,11 @@ def build_index(problem: Problem) -> Index:
     cols: dict[str, list[int]] = {k: [] for k in ("beds", "maxch", "maxboy", "auth", "district", "avail", "type",
                                                    "scheme")}
     for c, u in enumerate(rep):
-        cap = _bits(u.genders, GENDERS)
-        cap |= (u.wheelchair_accessible << 3) | ((u.step_free or u.wheelchair_accessible) << 4)
-        cap |= (u.pets << 5) | (u.accepts_nrpf << 6) | ((not u.communal) << 7) | (u.accepts_children << 8)
-        c_cap[c] = cap
+        c_cap[c] = unit_capabilities(u)
         words_c = lang_words(u.languages)
         words_c[0] |= 1  # every unit matches the wildcard of referrals without a language need
         c_lang[c] = words_c
-        c_spec_req[c] = _bits(u.specialisms, SPECIALISMS) if u.specialist_only else 0x80
+        c_spec_req[c] = bits(u.specialisms, SPECIALISMS) if u.specialist_only else NO_SPECIALISM
         cols["beds"].append(u.bedspaces)
         cols["maxch"].append(_NONE if u.max_children is None else u.max_children)
         cols["maxboy"].append(_NONE if u.max_boy_age is None else u.max_boy_age)
@@ -268,19 +301,14 @@ def build_index(problem: Problem) -> Index:
     as_of = problem.as_of.toordinal()
     for i, r in enumerate(refs):
         n = r.needs
-        req = 0
-        for a in r.adults:
-            req |= 1 << GENDERS.index(a.gender)
-        req |= (n.wheelchair << 3) | (n.step_free << 4) | (n.pets << 5) | (n.nrpf << 6)
-        req |= (n.communal_unsuitable << 7) | ((len(r.children) > 0) << 8)
-        r_req[i] = req
+        r_req[i] = household_needs(r)
         r_lang[i] = lang_words(n.languages if n.languages and not n.interpreter_ok else None)
-        r_spec[i] = _bits(n.specialisms, SPECIALISMS) | 0x80
+        r_spec[i] = bits(n.specialisms, SPECIALISMS) | NO_SPECIALISM
         r_size.append(r.size)
         r_nchild.append(len(r.children))
         r_boy.append(max((c.age for c in r.children if c.sex == "male"), default=-1))
         r_deadline.append(r.needed_by.toordinal() if r.needed_by else as_of)
-        r_types.append(_bits(r.preferences.types, UNIT_TYPES) if r.preferences.types else 0x1F)
+        r_types.append(bits(r.preferences.types, UNIT_TYPES) if r.preferences.types else ALL_TYPES)
         r_tier.append(RISK_TIER[r.risk])
         r_referred.append(r.referred_on.toordinal())
         s = r.safety
@@ -397,17 +425,17 @@ def _distance_ok(ix: Index, rows: IntArray) -> BoolArray:
 
 def rule_pass(ix: Index, code: str, rows: IntArray) -> BoolArray:
     """For referrals `rows` (sorted) x all classes: True where rule `code` allows the pair."""
-    bit = {"wheelchair": 3, "step_free": 4, "pets": 5, "nrpf": 6, "communal": 7}
     if code == "gender":
-        return (ix.r_req[rows, None] & ~ix.c_cap[None, :] & 0x7) == 0
-    if code in bit:
-        b = np.uint16(1 << bit[code])
+        return (ix.r_req[rows, None] & ~ix.c_cap[None, :] & np.uint16(Capability.ANY_GENDER)) == 0
+    if code in FLAG_RULES:
+        b = np.uint16(FLAG_RULES[code])
         return ((ix.r_req[rows, None] & b) == 0) | ((ix.c_cap[None, :] & b) != 0)
     if code == "household_size":
         return ix.r_size[rows, None] <= ix.c_beds[None, :]
     if code == "children":
         has = ix.r_nchild[rows, None] > 0
-        fits = ((ix.c_cap[None, :] & 0x100) != 0) & (ix.r_nchild[rows, None] <= ix.c_max_children[None, :])
+        accepts = (ix.c_cap[None, :] & np.uint16(Capability.CHILDREN)) != 0
+        fits = accepts & (ix.r_nchild[rows, None] <= ix.c_max_children[None, :])
         return ~has | fits
     if code == "boy_age":
         return ix.r_oldest_boy[rows, None] <= ix.c_max_boy[None, :]

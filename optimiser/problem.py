@@ -14,12 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-UNIT_TYPES = ("refuge", "specialist_refuge", "dispersed", "move_on", "other_safe")
-GENDERS = ("female", "male", "non_binary")
-SEXES = ("female", "male")
-SPECIALISMS = ("lgbtq", "minoritised", "disability", "complex_needs", "young_people", "older_people", "male")
-RISKS = ("standard", "medium", "high")
-RISK_TIER = {"standard": 0, "medium": 1, "high": 2}
+from optimiser.vocabulary import GENDERS, RISK_TIER, RISKS, SEXES, SPECIALISMS, UNIT_TYPES
 
 
 class ProblemError(ValueError):

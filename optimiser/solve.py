@@ -53,8 +53,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from optimiser.feasibility import EARTH_RADIUS_KM, Index, IntArray, in_threads
-from optimiser.problem import SPECIALISMS
+from optimiser.feasibility import EARTH_RADIUS_KM, NO_SPECIALISM, Index, IntArray, in_threads
+from optimiser.vocabulary import SPECIALISMS, Capability, bits
 
 WEIGHTS = {"specialism": 20.0, "language": 10.0, "distance": 20.0, "near": 15.0, "waiting": 15.0,
            "size": 10.0, "access": 10.0}
@@ -140,20 +140,20 @@ def _fit_data(ix: Index) -> _FitData:
             bit = codes.get(code)
             if bit is not None:
                 r_lang[i, bit // 64] |= np.uint64(1 << (bit % 64))
-    c_wheel = (ix.c_cap & 0x8) != 0
+    wheelchair, step_free = np.uint16(Capability.WHEELCHAIR), np.uint16(Capability.STEP_FREE)
+    c_wheel = (ix.c_cap & wheelchair) != 0
     most = max((len(x.safety.perpetrator_locations) for x in refs), default=0)
     near = [x.preferences.near for x in refs]
     f = _FitData(
         weights={**WEIGHTS, **{k: v for k, v in ix.problem.weights.items() if k in WEIGHTS}},
-        r_spec=(ix.r_spec & 0x7F).astype(np.int64),
-        c_spec=np.array([sum(1 << i for i, name in enumerate(SPECIALISMS) if name in u.specialisms)
-                         for u in ix.rep], dtype=np.int64),
+        r_spec=(ix.r_spec & (NO_SPECIALISM - 1)).astype(np.int64),
+        c_spec=np.array([bits(u.specialisms, SPECIALISMS) for u in ix.rep], dtype=np.int64),
         r_lang=r_lang,
         need_lang=np.array([bool(x.needs.languages) for x in refs], dtype=bool),
-        needs_wheel=(ix.r_req & 0x8) != 0,
-        needs_access=(ix.r_req & 0x18) != 0,
+        needs_wheel=(ix.r_req & wheelchair) != 0,
+        needs_access=(ix.r_req & (wheelchair | step_free)) != 0,
         c_wheel=c_wheel,
-        c_step=((ix.c_cap & 0x10) != 0) & ~c_wheel,
+        c_step=((ix.c_cap & step_free) != 0) & ~c_wheel,
         r_kind=np.zeros(0, dtype=np.int64), c_kind=np.zeros(0, dtype=np.int64), kind_scores=None,
         waiting=np.clip((ix.problem.as_of.toordinal() - ix.r_referred) / 90.0, 0.0, 1.0),
         perpetrators=[_unit_vectors([x.safety.perpetrator_locations[k] if len(x.safety.perpetrator_locations) > k

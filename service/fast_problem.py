@@ -11,16 +11,11 @@ path answers. At 10,000 households this reads and checks the file in about a fif
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
 from optimiser.problem import (
-    GENDERS,
-    RISKS,
-    SEXES,
-    SPECIALISMS,
-    UNIT_TYPES,
     Adult,
     Child,
     Needs,
@@ -30,10 +25,8 @@ from optimiser.problem import (
     Safety,
     Unit,
 )
+from optimiser.vocabulary import GENDERS, Gender, Risk, Sex, Specialism, UnitType
 
-Gender = Literal[GENDERS]  # type: ignore[valid-type]
-UnitType = Literal[UNIT_TYPES]  # type: ignore[valid-type]
-Specialism = Literal[SPECIALISMS]  # type: ignore[valid-type]
 Text = Annotated[str, msgspec.Meta(min_length=1)]
 Count = Annotated[int, msgspec.Meta(ge=0)]
 
@@ -74,7 +67,7 @@ class _Adult(msgspec.Struct):
 
 class _Child(msgspec.Struct):
     age: Count
-    sex: Literal[SEXES]  # type: ignore[valid-type]
+    sex: Sex
 
 
 class _Needs(msgspec.Struct):
@@ -103,7 +96,7 @@ class _Preferences(msgspec.Struct):
 
 class _Referral(msgspec.Struct):
     id: Text
-    risk: Literal[RISKS]  # type: ignore[valid-type]
+    risk: Risk
     referred_on: dt.date
     adults: Annotated[tuple[_Adult, ...], msgspec.Meta(min_length=1)]
     needed_by: dt.date | None = None

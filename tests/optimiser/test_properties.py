@@ -18,8 +18,9 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import maximum_bipartite_matching
 
 import optimiser
-from optimiser.feasibility import RULES, build_index, rule_pass
+from optimiser.feasibility import build_index, rule_pass
 from optimiser.solve import FIT_SCALE, fit_scores
+from optimiser.vocabulary import RULES
 
 from .helpers import AS_OF, broken, check_result
 
