@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from msgspec import structs
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -177,30 +178,30 @@ def _chart(ident: str, kind: str, title: str, labels: list[str], series: list[tu
     }
 
 
-def _occupancy_chart(report: dict[str, Any]) -> dict[str, Any]:
+def _occupancy_chart(report: reports.OccupancyReport) -> dict[str, Any]:
     totals: dict[str, dict[str, int]] = {}
-    for point in report["series"]:
-        day = totals.setdefault(point["date"], dict.fromkeys(STATUS_NAMES, 0))
+    for point in report.series:
+        day = totals.setdefault(point.date.isoformat(), dict.fromkeys(STATUS_NAMES, 0))
         for status in STATUS_NAMES:
-            day[status] += int(point.get(f"{status}_bedspaces", 0))
+            day[status] += getattr(point, f"{status}_bedspaces")
     days = sorted(totals)
     return _chart("occupancy", "line", "Bed spaces by status, day by day", days,
                   [(STATUS_NAMES[s], [totals[d][s] for d in days]) for s in STATUS_NAMES],
                   first_column="Date", y_title="Bed spaces")
 
 
-def _vacancy_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    names = sorted({r["authority_name"] for r in rows})
-    kinds = [t for t in TYPE_NAMES if any(r["type"] == t for r in rows)]
-    beds = {(r["authority_name"], r["type"]): r["bedspaces"] for r in rows}
+def _vacancy_chart(rows: list[reports.VacancyCount]) -> dict[str, Any]:
+    names = sorted({r.authority_name for r in rows})
+    kinds = [t for t in TYPE_NAMES if any(r.type == t for r in rows)]
+    beds = {(r.authority_name, r.type): r.bedspaces for r in rows}
     return _chart("vacancies", "bar", "Bed spaces available today, by authority and type", names,
                   [(TYPE_NAMES[t], [beds.get((n, t), 0) for n in names]) for t in kinds],
                   first_column="Authority", y_title="Bed spaces", stacked=True)
 
 
-def _reason_chart(need: dict[str, Any]) -> dict[str, Any]:
-    unplaced = {r["reason"]: r["households"] for r in need["by_reason"]}
-    declined = {r["reason"]: r["offers"] for r in need["declined_offers_by_reason"]}
+def _reason_chart(need: reports.UnmetNeedReport) -> dict[str, Any]:
+    unplaced = {r.reason: r.households for r in need.by_reason}
+    declined = {r.reason: r.offers for r in need.declined_offers_by_reason}
     codes = sorted(set(unplaced) | set(declined))
     return _chart("unmet-reasons", "bar", "Unmet need by reason", [_label(c, REASON_NAMES) for c in codes],
                   [("Households not placed", [unplaced.get(c, 0) for c in codes]),
@@ -208,11 +209,11 @@ def _reason_chart(need: dict[str, Any]) -> dict[str, Any]:
                   first_column="Reason", y_title="Households or offers", horizontal=True)
 
 
-def _characteristic_chart(need: dict[str, Any], characteristic: str) -> dict[str, Any]:
-    rows = need["by_characteristic"].get(characteristic, [])
+def _characteristic_chart(need: reports.UnmetNeedReport, characteristic: str) -> dict[str, Any]:
+    rows = need.by_characteristic.get(characteristic, [])
     return _chart("unmet-characteristic", "bar", f"Referrals by {_label(characteristic).lower()}: placed and unmet",
-                  [_label(r["value"]) for r in rows],
-                  [(name.capitalize(), [r[name] for r in rows]) for name in ("referrals", "placed", "unmet")],
+                  [_label(r.value) for r in rows],
+                  [(name.capitalize(), [getattr(r, name) for r in rows]) for name in ("referrals", "placed", "unmet")],
                   first_column=_label(characteristic), y_title="Households", horizontal=True)
 
 
@@ -231,10 +232,10 @@ async def page(session: AsyncSession, caller: Caller, chosen: Filters) -> dict[s
     vacancies = await reports.vacancies_today(session, authority)
     need = await reports.unmet_need(session, authority, start, end)
     plan = await reports.capacity_plan(session, authority, start, end)
-    characteristics = sorted(need["by_characteristic"])
+    characteristics = sorted(need.by_characteristic)
     characteristic = chosen.characteristic if chosen.characteristic in characteristics else (
         DEFAULT_CHARACTERISTIC if DEFAULT_CHARACTERISTIC in characteristics else (characteristics or [""])[0])
-    waits = need["time_to_placement_days"]
+    waits = need.time_to_placement_days
     charts = [_occupancy_chart(occupancy), _vacancy_chart(vacancies), _reason_chart(need),
               _characteristic_chart(need, characteristic)]
     return {
@@ -243,23 +244,23 @@ async def page(session: AsyncSession, caller: Caller, chosen: Filters) -> dict[s
                        for chart in charts],  # what the script needs; the tables and summaries are in the HTML
         "characteristic": characteristic,
         "characteristics": [(c, _label(c)) for c in characteristics],
-        "headline": [("Referrals", need["referrals"]), ("Placed", need["placed"]), ("Unmet", need["unmet"]),
-                     ("Placed outside their own area", need["out_of_area_placements"])],
-        "waits": {"placements": waits["placements"], "median": _days(waits["median"]), "p90": _days(waits["p90"])},
-        "by_risk": [[_label(r["risk"]), r["referrals"], r["placed"], r["unmet"]] for r in need["by_risk"]],
+        "headline": [("Referrals", need.referrals), ("Placed", need.placed), ("Unmet", need.unmet),
+                     ("Placed outside their own area", need.out_of_area_placements)],
+        "waits": {"placements": waits.placements, "median": _days(waits.median), "p90": _days(waits.p90)},
+        "by_risk": [[_label(r.risk), r.referrals, r.placed, r.unmet] for r in need.by_risk],
         "occupancy_rows": [
-            [r["authority_name"], TYPE_NAMES.get(r["type"], r["type"]), sum(r["bedspaces"].values()),
-             r["bedspaces"]["occupied"], r["bedspaces"]["available"], _percent(r["occupancy_rate"]),
-             r["placements_started"], r["placements_ended"],
-             "\u2013" if r["median_stay_days"] is None else f"{r['median_stay_days']:g} days"]
-            for r in occupancy["by_authority_and_type"]
+            [r.authority_name, TYPE_NAMES.get(r.type, r.type), sum(structs.astuple(r.bedspaces)),
+             r.bedspaces.occupied, r.bedspaces.available, _percent(r.occupancy_rate),
+             r.placements_started, r.placements_ended,
+             "\u2013" if r.median_stay_days is None else f"{r.median_stay_days:g} days"]
+            for r in occupancy.by_authority_and_type
         ],
         "plan": {
-            "unplaced": plan["unplaced_households"],
-            "rows": [[i, TYPE_NAMES.get(c["type"], c["type"]), c["authority_name"], c["district"],
-                      "yes" if c["wheelchair_accessible"] else "no", "yes" if c["accepts_nrpf"] else "no",
-                      c["bedspaces"], c["households_placed"], c["households_suited"]]
-                     for i, c in enumerate(plan["candidates"], start=1)],
+            "unplaced": plan.unplaced_households,
+            "rows": [[i, TYPE_NAMES.get(c.type, c.type), c.authority_name, c.district,
+                      "yes" if c.wheelchair_accessible else "no", "yes" if c.accepts_nrpf else "no",
+                      c.bedspaces, c.households_placed, c.households_suited]
+                     for i, c in enumerate(plan.candidates, start=1)],
         },
     }
 
@@ -281,13 +282,13 @@ ANNUAL_RETURN_TYPES = {
 
 async def annual_return_file(
     session: AsyncSession, caller: Caller, year: str | None, authority: str | None, fmt: str, today: date
-) -> tuple[bytes | str | dict[str, Any], str, str]:
+) -> tuple[bytes | str | reports.AnnualReturn, str, str]:
     """The annual return as a download: its body, media type and file name."""
     chosen = filters(caller, today, authority=authority, year=year)
     report = await reports.annual_return(session, chosen.authority, chosen.year)
     audit.record(session, caller, "report.annual_return", "authority", chosen.authority or "all")
-    name = f"safe-accommodation-return-{report['financial_year']}-{chosen.authority or 'all'}.{fmt}"
-    body: bytes | str | dict[str, Any]
+    name = f"safe-accommodation-return-{report.financial_year}-{chosen.authority or 'all'}.{fmt}"
+    body: bytes | str | reports.AnnualReturn
     if fmt == "csv":
         body = reports.annual_return_csv(report)
     elif fmt == "xlsx":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from litestar import Controller, Response, get
 from litestar.params import QueryParameter
@@ -13,6 +13,7 @@ from service.access.service import Caller, Role
 from service.auth import allow
 from service.db import utcnow
 from service.reports import service
+from service.reports.schemas import AnnualReturn, CapacityPlan, OccupancyReport, UnmetNeedReport
 
 Gss = Annotated[str | None, QueryParameter(pattern=r"^[EWSN]\d{8}$")]
 REPORTERS = allow(Role.COMMISSIONER, Role.ADMIN)
@@ -27,7 +28,7 @@ class ReportController(Controller):
     async def occupancy(
         self, session: AsyncSession, caller: Caller, start: date | None = None, end: date | None = None,
         authority: Gss = None,
-    ) -> dict[str, Any]:
+    ) -> OccupancyReport:
         """Bed spaces and units by status, occupancy rate, stays and turnover, by authority and type."""
         scope = service.scope_for(caller, authority)
         first, last = service.period(start, end, utcnow().date())
@@ -37,7 +38,7 @@ class ReportController(Controller):
     async def unmet_need(
         self, session: AsyncSession, caller: Caller, start: date | None = None, end: date | None = None,
         authority: Gss = None,
-    ) -> dict[str, Any]:
+    ) -> UnmetNeedReport:
         """Households not placed and offers declined, by reason, risk and protected characteristic."""
         scope = service.scope_for(caller, authority)
         first, last = service.period(start, end, utcnow().date())
@@ -48,13 +49,13 @@ class ReportController(Controller):
         self, session: AsyncSession, caller: Caller,
         year: Annotated[int | None, QueryParameter(ge=2020, le=2100)] = None,
         format: Literal["json", "csv", "xlsx"] = "json", authority: Gss = None,
-    ) -> Response[Any]:
+    ) -> Response[AnnualReturn | str | bytes]:
         """The statutory annual return for a financial year (April to March), as JSON, CSV or XLSX."""
         scope = service.scope_for(caller, authority)
         report = await service.annual_return(session, scope, year or service.current_financial_year(utcnow().date()))
         if format == "json":
             return Response(report)
-        name = f"safe-accommodation-return-{report['financial_year']}-{scope or 'all'}.{format}"
+        name = f"safe-accommodation-return-{report.financial_year}-{scope or 'all'}.{format}"
         headers = {"Content-Disposition": f'attachment; filename="{name}"'}
         if format == "csv":
             return Response(service.annual_return_csv(report), media_type="text/csv; charset=utf-8", headers=headers)
@@ -67,7 +68,7 @@ class ReportController(Controller):
     async def capacity_plan(
         self, session: AsyncSession, caller: Caller, start: date | None = None, end: date | None = None,
         authority: Gss = None,
-    ) -> dict[str, Any]:
+    ) -> CapacityPlan:
         """Which extra scheme would have placed the most of the period's unplaced households."""
         scope = service.scope_for(caller, authority)
         first, last = service.period(start, end, utcnow().date())
