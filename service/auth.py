@@ -12,8 +12,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.params import PathParameter
 
 from service.access import service as access
-from service.access.models import Role
-from service.access.service import Caller
+from service.caller import Caller, Role
 
 # Routes reachable without a key. Everything else needs one, and a guard naming its roles.
 # The dashboard (/login, /logout, /dashboard...) checks its own session cookie and role instead.

@@ -133,7 +133,7 @@ def _migrate(settings: Settings) -> int:
 def _create_key(settings: Settings, args: argparse.Namespace) -> int:
     import asyncio
 
-    from service.access.models import Role
+    from service.caller import Role
     from service.db import database
 
     role = Role(args.role)

@@ -9,7 +9,7 @@ from sqlalchemy import Integer, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.access import service as access
-from service.access.models import Role
+from service.caller import Role
 from service.db import utcnow
 from service.inventory.models import Provider, Scheme, SchemeType, Unit, UnitStatus
 from service.offers.models import Offer, OfferStatus, Placement

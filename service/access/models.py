@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
+from service.caller import Role
 from service.db import Base, str_enum
 
-
-class Role(enum.StrEnum):
-    ADMIN = "admin"
-    OFFICER = "officer"
-    PROVIDER = "provider"
-    COMMISSIONER = "commissioner"
+__all__ = ["ApiKey", "Role"]
 
 
 class ApiKey(Base):

@@ -4,29 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.access.models import ApiKey, Role
+from service.access.models import ApiKey
+from service.caller import Caller, Role
 from service.db import utcnow
 from service.errors import Invalid
+from service.inventory import service as inventory
 from service.reference import service as reference
 
 KEY_PREFIX = "sak_"
 
-__all__ = ["Caller", "Role", "authenticate", "create_key", "digest", "revoke_keys_named"]
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling: a key's role and scope."""
-
-    key_id: int
-    role: Role
-    authority: str | None = None
-    provider_id: int | None = None
+__all__ = ["ApiKey", "authenticate", "create_key", "digest", "revoke_keys_named"]
 
 
 def digest(key: str) -> str:
@@ -51,8 +42,6 @@ async def create_key(
     if authority is not None:
         await reference.require_authority(session, authority, field="authority")
     if provider_id is not None:
-        from service.inventory import service as inventory
-
         await inventory.get_provider(session, provider_id)
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     row = ApiKey(

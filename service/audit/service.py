@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.access.service import Caller
 from service.audit.models import AuditEvent
+from service.caller import Caller
 
 
 def record(session: AsyncSession, caller: Caller | None, action: str, entity: str, entity_id: object) -> None:

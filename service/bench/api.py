@@ -96,8 +96,8 @@ async def _bench(database_url: str, args: argparse.Namespace, n_referrals: int, 
     from optimiser.generate import generate
     from service import db
     from service.access import service as access
-    from service.access.models import Role
     from service.app import create_app
+    from service.caller import Role
     from service.demo import KIRKLEES, load_demo
     from service.migrate import migrate
     from service.settings import Settings

@@ -19,7 +19,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.access.service import Caller
+from service.caller import Caller
 from service.dashboard import service
 from service.db import utcnow
 from service.errors import DomainError

@@ -19,8 +19,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.access import service as access
-from service.access.service import ApiKey, Caller, Role
+from service.access.service import ApiKey
 from service.audit import service as audit
+from service.caller import Caller, Role
 from service.dashboard.models import DashboardSession
 from service.db import utcnow
 from service.errors import Invalid

@@ -12,8 +12,8 @@ from litestar.pagination import OffsetPagination
 from litestar.params import FromQuery, HeaderParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.access.service import Caller, Role
 from service.auth import PathId, allow
+from service.caller import Caller, Role
 from service.errors import Invalid
 from service.idempotency import service as idempotency
 from service.inventory import service
@@ -34,6 +34,7 @@ from service.inventory.schemas import (
     VacancyFilter,
     VacancyOut,
 )
+from service.offers import service as offers
 
 ADMIN, OFFICER, PROVIDER, COMMISSIONER = Role.ADMIN, Role.OFFICER, Role.PROVIDER, Role.COMMISSIONER
 
@@ -126,7 +127,8 @@ class InventoryController(Controller):
                 replay = msgspec.convert(earlier.body, AvailabilityOut)
                 return Response(replay, status_code=earlier.status_code,
                                 headers={**_etag(replay.version), "Idempotent-Replayed": "true"})
-        unit = await service.set_availability(session, caller, unit_id, data, expected)
+        unit = await service.set_availability(session, caller, unit_id, data, expected,
+                                              has_live_placement=offers.has_live_placement)
         answer = AvailabilityOut(id=unit.id, status=unit.status.value, available_from=unit.available_from,
                                  version=unit.version, confirmed_at=unit.confirmed_at)
         if idempotency_key is not None:

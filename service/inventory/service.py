@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -9,8 +10,8 @@ import msgspec
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.access.service import Caller, Role
 from service.audit import service as audit
+from service.caller import Caller, Role
 from service.db import utcnow
 from service.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
 from service.inventory.models import Provider, Scheme, SchemeType, Unit, UnitStatus
@@ -116,12 +117,14 @@ async def get_unit(session: AsyncSession, caller: Caller, unit_id: int) -> Unit:
 
 
 async def set_availability(
-    session: AsyncSession, caller: Caller, unit_id: int, change: AvailabilityIn, expected_version: int | None
+    session: AsyncSession, caller: Caller, unit_id: int, change: AvailabilityIn, expected_version: int | None,
+    *, has_live_placement: Callable[[AsyncSession, int], Awaitable[bool]],
 ) -> Unit:
     """Record a provider's confirmation of a unit's status.
 
     The row lock makes racing writers queue; with If-Match the second one sees the first one's
-    version and gets 412 instead of silently overwriting it.
+    version and gets 412 instead of silently overwriting it. Placements belong to the offers
+    feature, which is built on this one: its `has_live_placement` is passed in, not imported.
     """
     unit = await session.scalar(select(Unit).where(Unit.id == unit_id).with_for_update())
     if unit is None:
@@ -137,9 +140,7 @@ async def set_availability(
     if unit.status is UnitStatus.HELD:
         raise Conflict(f"unit {unit_id} is held by a pending offer; the offer must be answered first")
     if unit.status is UnitStatus.OCCUPIED and change.status != UnitStatus.OCCUPIED:
-        from service.offers import service as offers  # offers builds on inventory; this asks back
-
-        if await offers.has_live_placement(session, unit.id):
+        if await has_live_placement(session, unit.id):
             raise Conflict(f"a household lives in unit {unit_id}; end its placement to free the unit")
     _set_status(unit, UnitStatus(change.status), _available_from(change.status, change.available_from))
     await session.flush()

@@ -10,8 +10,8 @@ from litestar.params import QueryParameter
 from msgspec import Struct
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.access.service import Caller, Role
 from service.auth import PathId, allow
+from service.caller import Caller, Role
 from service.matching import service
 
 

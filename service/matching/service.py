@@ -9,8 +9,8 @@ import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import optimiser
-from service.access.service import Caller, Role
 from service.audit import service as audit
+from service.caller import Caller, Role
 from service.db import utcnow
 from service.errors import Conflict, Invalid
 from service.inventory import service as inventory

@@ -10,8 +10,8 @@ from litestar.pagination import OffsetPagination
 from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.access.service import Caller, Role
 from service.auth import PathId, allow
+from service.caller import Caller, Role
 from service.notifications import service
 from service.notifications.models import Webhook
 from service.notifications.schemas import WebhookCreated, WebhookIn, WebhookOut

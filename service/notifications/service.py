@@ -25,8 +25,8 @@ import httpx
 from sqlalchemy import ColumnElement, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.access.service import Caller, Role
 from service.audit import service as audit
+from service.caller import Caller, Role
 from service.db import utcnow
 from service.errors import Forbidden, Invalid, NotFound
 from service.inventory import service as inventory

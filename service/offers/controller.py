@@ -6,8 +6,8 @@ from litestar import Controller, get, post
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.access.service import Caller, Role
 from service.auth import PathId, allow
+from service.caller import Caller, Role
 from service.offers import service
 from service.offers.models import Offer
 from service.offers.schemas import AcceptOut, DeclineIn, EndIn, EndOut, OfferIn, OfferOut, PlacementOut

@@ -15,8 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import optimiser
-from service.access.service import Caller, Role
 from service.audit import service as audit
+from service.caller import Caller, Role
 from service.db import utcnow
 from service.errors import Conflict, Forbidden, Infeasible, Invalid, NotFound
 from service.inventory import service as inventory

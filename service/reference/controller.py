@@ -7,8 +7,8 @@ from litestar.pagination import OffsetPagination
 from msgspec import Struct
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.access.service import Role
 from service.auth import allow
+from service.caller import Role
 from service.reference import service
 
 

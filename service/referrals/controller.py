@@ -5,8 +5,9 @@ from __future__ import annotations
 from litestar import Controller, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.access.service import Caller, Role
 from service.auth import PathId, allow
+from service.caller import Caller, Role
+from service.offers import service as offers
 from service.referrals import service
 from service.referrals.models import Referral
 from service.referrals.schemas import CloseIn, CloseOut, ReferralCreated, ReferralIn, ReferralOut
@@ -41,7 +42,8 @@ class ReferralController(Controller):
     @post("/{referral_id:int}/close", guards=[allow(Role.OFFICER)], status_code=200)
     async def close(self, session: AsyncSession, caller: Caller, referral_id: PathId, data: CloseIn) -> CloseOut:
         """Close with an outcome (placed, withdrawn, unmet) and a reason code."""
-        referral = await service.close_referral(session, caller, referral_id, data)
+        referral = await service.close_referral(session, caller, referral_id, data,
+                                                has_pending_offer=offers.has_pending_offer)
         return CloseOut(id=referral.id, status=referral.status.value, outcome=data.outcome, reason=data.reason)
 
 

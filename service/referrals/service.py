@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -9,8 +10,8 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.access.service import Caller, Role
 from service.audit import service as audit
+from service.caller import Caller, Role
 from service.db import utcnow
 from service.errors import Conflict, Invalid, NotFound
 from service.reference import service as reference
@@ -91,8 +92,15 @@ def may_see(caller: Caller, referral: Referral) -> bool:
     )
 
 
-async def close_referral(session: AsyncSession, caller: Caller, referral_id: int, data: CloseIn) -> Referral:
-    """Close with an outcome; a referral with a pending offer must have it answered or withdrawn first."""
+async def close_referral(
+    session: AsyncSession, caller: Caller, referral_id: int, data: CloseIn,
+    *, has_pending_offer: Callable[[AsyncSession, int], Awaitable[bool]],
+) -> Referral:
+    """Close with an outcome; a referral with a pending offer must have it answered or withdrawn first.
+
+    Offers are built on referrals, so the offers feature's `has_pending_offer` is passed in rather
+    than imported here.
+    """
     referral = await get_referral(session, caller, referral_id, action="close", lock=True)
     if referral.status is ReferralStatus.CLOSED:
         raise Conflict(f"referral {referral_id} is already closed")
@@ -104,9 +112,7 @@ async def close_referral(session: AsyncSession, caller: Caller, referral_id: int
     allowed = {"placed": {"placed", "other"}, "withdrawn": WITHDRAWN_REASONS, "unmet": UNMET_REASONS}[data.outcome]
     if data.reason not in allowed:
         raise Invalid("reason", f"for outcome {data.outcome!r} give one of {sorted(allowed)}")
-    from service.offers import service as offers  # offers reads referrals; closing asks offers back
-
-    if await offers.has_pending_offer(session, referral.id):
+    if await has_pending_offer(session, referral.id):
         raise Conflict(f"referral {referral_id} has a pending offer; withdraw it or wait for the answer")
     referral.status = ReferralStatus.CLOSED
     referral.outcome = data.outcome

@@ -9,8 +9,8 @@ from litestar import Controller, Response, get
 from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.access.service import Caller, Role
 from service.auth import allow
+from service.caller import Caller, Role
 from service.db import utcnow
 from service.reports import service
 from service.reports.schemas import AnnualReturn, CapacityPlan, OccupancyReport, UnmetNeedReport

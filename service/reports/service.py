@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.access.service import Caller, Role
+from service.caller import Caller, Role
 from service.errors import Forbidden, Invalid
 from service.referrals.service import Referral
 from service.reports import queries
