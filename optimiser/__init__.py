@@ -4,6 +4,7 @@
     result = solve(problem, strategy="optimal")  # or "greedy"; result.to_dict() is the contract's JSON
     rules_broken(referral, unit, as_of)          # hard-rule codes of one pair ([] when feasible)
     rank_units(problem, referral_id)             # feasible units best first, and rule counts
+    suitable_pairs(problem)                      # every feasible (referral, unit) pair with its score
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ __all__ = [
     "rank_units",
     "rules_broken",
     "solve",
+    "suitable_pairs",
 ]
 
 
@@ -99,3 +101,16 @@ def rank_units(problem: Problem, referral_id: str) -> tuple[list[dict[str, Any]]
     counts = rule_counts(ix, rows)[0]
     excluded: dict[str, int] = {code: int(n) for code, n in zip(RULES, counts, strict=True) if n}
     return items, excluded
+
+
+def suitable_pairs(problem: Problem) -> list[tuple[str, str, float]]:
+    """Every feasible (referral id, unit id, fit score) pair, by the same rules as solve (alerts, caseload)."""
+    ix = build_index(problem)
+    pr, pc = feasible_pairs(ix)
+    scores = fit_scores(ix, pr.astype(np.int64), pc.astype(np.int64))
+    refs, units = problem.referrals, problem.units
+    return [
+        (refs[i].id, units[u].id, round(s, 2))
+        for i, c, s in zip(pr.tolist(), pc.tolist(), scores.tolist(), strict=True)
+        for u in ix.class_units[c]
+    ]

@@ -13,6 +13,7 @@ from litestar.params import PathParameter
 
 from service.access import service as access
 from service.caller import Caller, Role
+from service.errors import Invalid
 
 # Routes reachable without a key. Everything else needs one, and a guard naming its roles.
 # The dashboard (/login, /logout, /dashboard...) checks its own session cookie and role instead.
@@ -59,6 +60,21 @@ def allow(*roles: Role) -> Guard:
 
     guard.allowed_roles = allowed  # type: ignore[attr-defined]  # read by the default-deny test
     return guard
+
+
+def etag(version: int) -> dict[str, str]:
+    """The ETag header of a versioned record (a unit, a referral)."""
+    return {"ETag": f'"{version}"'}
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """A record's version from If-Match: bare (3), quoted ("3") or weak (W/"3"); None when absent."""
+    if value is None:
+        return None
+    text = value.strip().removeprefix("W/").strip('"')
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
+        raise Invalid("If-Match", "must be the record's version, e.g. 3 or \"3\"")
+    return int(text)
 
 
 def caller_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Caller:

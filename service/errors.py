@@ -56,6 +56,12 @@ class PreconditionFailed(DomainError):
     status = 412
 
 
+class PreconditionRequired(DomainError):
+    """A change that must name the version it was based on (If-Match) did not."""
+
+    status = 428
+
+
 class Infeasible(DomainError):
     """The household cannot be placed in that unit: the hard rules it breaks, by code."""
 

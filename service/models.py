@@ -1,7 +1,9 @@
 """Every table of the service, imported once so the metadata is complete (Alembic, tests)."""
 
 from service.access.models import ApiKey
+from service.alerts.models import VacancyAlert
 from service.audit.models import AuditEvent
+from service.changes.models import SuitabilityChange
 from service.dashboard.models import DashboardSession  # noqa: F401
 from service.db import Base
 from service.idempotency.models import IdempotencyRecord
@@ -32,7 +34,9 @@ __all__ = [
     "Provider",
     "Referral",
     "Scheme",
+    "SuitabilityChange",
     "Unit",
+    "VacancyAlert",
     "Webhook",
     "metadata",
 ]

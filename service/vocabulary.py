@@ -18,7 +18,9 @@ Gss = Annotated[str, Meta(pattern=r"^[EWSN]\d{8}$", description="ONS GSS code, e
 District = Annotated[
     str, Meta(pattern=r"^(?i:[A-Z]{1,2}[0-9][0-9A-Z]?)$", description="postcode district, e.g. HD1")
 ]
-Language = Annotated[str, Meta(pattern=r"^[a-z]{2}$", description="ISO 639-1 code")]
+Language = Annotated[
+    str, Meta(pattern=r"^[a-z]{2,3}$", description="ISO 639-1 (2 letters) or ISO 639-3 (3 letters) code: ur, bfi")
+]
 
 # PostgreSQL text cannot hold NUL; refuse it as bad input rather than fail on insert.
 NO_NUL = r"^[^\x00]*$"

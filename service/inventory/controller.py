@@ -2,35 +2,44 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.datastructures import State
 from litestar.pagination import OffsetPagination
 from litestar.params import FromQuery, HeaderParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.auth import PathId, allow
+from service.auth import PathId, allow, etag, parse_if_match
 from service.caller import Caller, Role
-from service.errors import Invalid
+from service.casework import service as casework
 from service.idempotency import service as idempotency
 from service.inventory import service
 from service.inventory.models import Provider, Scheme, Unit
 from service.inventory.schemas import (
     AvailabilityIn,
     AvailabilityOut,
+    ConfirmIn,
+    ConfirmOut,
+    DeskUnit,
     Gender,
     Language,
     ProviderIn,
     ProviderOut,
+    SchemeDetail,
     SchemeIn,
+    SchemeList,
     SchemeOut,
+    SchemePatch,
+    SchemeSummary,
     SchemeTypeName,
     Specialism,
+    UnitCounts,
     UnitIn,
     UnitOut,
+    UnitPatch,
     VacancyFilter,
     VacancyOut,
 )
@@ -44,8 +53,8 @@ def provider_out(provider: Provider) -> ProviderOut:
                        created_at=provider.created_at)
 
 
-def scheme_out(scheme: Scheme) -> SchemeOut:
-    return SchemeOut(
+def _scheme_fields(scheme: Scheme) -> dict[str, Any]:
+    return dict(
         id=scheme.id, provider_id=scheme.provider_id, name=scheme.name, type=scheme.type.value,
         authority=scheme.authority_code, district=scheme.district, genders=scheme.genders,
         accepts_children=scheme.accepts_children, max_children=scheme.max_children,
@@ -55,26 +64,24 @@ def scheme_out(scheme: Scheme) -> SchemeOut:
     )
 
 
+def scheme_out(scheme: Scheme) -> SchemeOut:
+    return SchemeOut(**_scheme_fields(scheme))
+
+
+def desk_unit(unit: Unit, stale_after: timedelta) -> DeskUnit:
+    return DeskUnit(
+        id=unit.id, label=unit.label, bedspaces=unit.bedspaces, wheelchair_accessible=unit.wheelchair_accessible,
+        step_free=unit.step_free, status=unit.status.value, available_from=unit.available_from,
+        confirmed_at=unit.confirmed_at, stale=service.is_stale(unit, stale_after), version=unit.version,
+    )
+
+
 def unit_out(unit: Unit) -> UnitOut:
     return UnitOut(
         id=unit.id, scheme_id=unit.scheme_id, label=unit.label, bedspaces=unit.bedspaces,
         wheelchair_accessible=unit.wheelchair_accessible, step_free=unit.step_free, status=unit.status.value,
         available_from=unit.available_from, confirmed_at=unit.confirmed_at, version=unit.version,
     )
-
-
-def _etag(version: int) -> dict[str, str]:
-    return {"ETag": f'"{version}"'}
-
-
-def parse_if_match(value: str | None) -> int | None:
-    """A unit's version from If-Match: bare (3), quoted ("3") or weak (W/"3")."""
-    if value is None:
-        return None
-    text = value.strip().removeprefix("W/").strip('"')
-    if not (text.isascii() and text.isdigit()) or len(text) > 9:
-        raise Invalid("If-Match", "must be the unit's version, e.g. 3 or \"3\"")
-    return int(text)
 
 
 class InventoryController(Controller):
@@ -97,13 +104,13 @@ class InventoryController(Controller):
     ) -> Response[UnitOut]:
         """Add a unit to a scheme."""
         unit = await service.create_unit(session, caller, scheme_id, data)
-        return Response(unit_out(unit), status_code=201, headers=_etag(unit.version))
+        return Response(unit_out(unit), status_code=201, headers=etag(unit.version))
 
     @get("/units/{unit_id:int}", guards=[allow(ADMIN, PROVIDER)])
     async def get_unit(self, session: AsyncSession, caller: Caller, unit_id: PathId) -> Response[UnitOut]:
         """A unit of the caller's own, with its version (also as ETag)."""
         unit = await service.get_unit(session, caller, unit_id)
-        return Response(unit_out(unit), headers=_etag(unit.version))
+        return Response(unit_out(unit), headers=etag(unit.version))
 
     @put("/units/{unit_id:int}/availability", guards=[allow(ADMIN, PROVIDER)])
     async def set_availability(
@@ -126,14 +133,54 @@ class InventoryController(Controller):
             if earlier is not None and earlier.body is not None and earlier.status_code is not None:
                 replay = msgspec.convert(earlier.body, AvailabilityOut)
                 return Response(replay, status_code=earlier.status_code,
-                                headers={**_etag(replay.version), "Idempotent-Replayed": "true"})
+                                headers={**etag(replay.version), "Idempotent-Replayed": "true"})
         unit = await service.set_availability(session, caller, unit_id, data, expected,
                                               has_live_placement=offers.has_live_placement)
         answer = AvailabilityOut(id=unit.id, status=unit.status.value, available_from=unit.available_from,
                                  version=unit.version, confirmed_at=unit.confirmed_at)
         if idempotency_key is not None:
             await idempotency.remember(session, caller.key_id, idempotency_key, 200, msgspec.to_builtins(answer))
-        return Response(answer, headers=_etag(unit.version))
+        return Response(answer, headers=etag(unit.version))
+
+    @get("/schemes", guards=[allow(ADMIN, PROVIDER)])
+    async def list_schemes(self, session: AsyncSession, caller: Caller, state: State) -> SchemeList:
+        """The provider's own schemes (admin: all), without addresses, with their units counted by status."""
+        found = await service.list_schemes(session, caller, state.settings.stale_after)
+        return SchemeList(items=[
+            SchemeSummary(**_scheme_fields(scheme), units=UnitCounts(**counts)) for scheme, counts in found
+        ])
+
+    @get("/schemes/{scheme_id:int}", guards=[allow(ADMIN, PROVIDER)])
+    async def get_scheme(self, session: AsyncSession, caller: Caller, state: State, scheme_id: PathId) -> SchemeDetail:
+        """A scheme of the provider's own (admin: any), without its address, and its units."""
+        scheme = await service.get_scheme(session, caller, scheme_id)
+        units = await service.scheme_units(session, scheme.id)
+        return SchemeDetail(**_scheme_fields(scheme), units=[desk_unit(u, state.settings.stale_after) for u in units])
+
+    @patch("/schemes/{scheme_id:int}", guards=[allow(ADMIN, PROVIDER)])
+    async def update_scheme(
+        self, session: AsyncSession, caller: Caller, scheme_id: PathId, data: SchemePatch
+    ) -> SchemeOut:
+        """Change a scheme's name, eligibility or address (never echoed); infeasible pending offers are withdrawn."""
+        return scheme_out(await casework.update_scheme(session, caller, scheme_id, data))
+
+    @patch("/units/{unit_id:int}", guards=[allow(ADMIN, PROVIDER)])
+    async def update_unit(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        unit_id: PathId,
+        data: UnitPatch,
+        if_match: Annotated[str | None, HeaderParameter(name="If-Match", required=False, max_length=40)] = None,
+    ) -> Response[UnitOut]:
+        """Change a unit's label, bed spaces or access. If-Match: 412 when stale."""
+        unit = await casework.update_unit(session, caller, unit_id, data, parse_if_match(if_match))
+        return Response(unit_out(unit), headers=etag(unit.version))
+
+    @post("/availability/confirm", guards=[allow(ADMIN, PROVIDER)], status_code=200)
+    async def confirm(self, session: AsyncSession, caller: Caller, data: ConfirmIn) -> ConfirmOut:
+        """Mark units' availability as checked now (default: every unit of the caller's provider)."""
+        return ConfirmOut(confirmed=await service.confirm_availability(session, caller, data.unit_ids))
 
     @get("/vacancies", guards=[allow(ADMIN, OFFICER, COMMISSIONER)])
     async def vacancies(
@@ -155,15 +202,20 @@ class InventoryController(Controller):
         specialism: FromQuery[Specialism | None] = None,
         available_by: FromQuery[date | None] = None,
         include_stale: FromQuery[bool] = True,
+        include_expected: FromQuery[bool] = False,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
         offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
     ) -> OffsetPagination[VacancyOut]:
-        """Available units in every authority, with what they accept; `stale` when not confirmed lately."""
+        """Available units in every authority, with what they accept; `stale` when not confirmed lately.
+
+        `include_expected=true` adds occupied units with a known future `available_from` (`expected: true`):
+        they are listed for planning, never offered or matched until they are available.
+        """
         filters = VacancyFilter(
             type=type, authority=authority, district=district, min_bedspaces=min_bedspaces, gender=gender,
             wheelchair_accessible=wheelchair_accessible, step_free=step_free, accepts_children=accepts_children,
             pets=pets, accepts_nrpf=accepts_nrpf, communal=communal, language=language, specialism=specialism,
-            available_by=available_by, include_stale=include_stale,
+            available_by=available_by, include_stale=include_stale, include_expected=include_expected,
         )
         items, total = await service.search_vacancies(session, filters, state.settings.stale_after, limit, offset)
         return OffsetPagination(items=items, limit=limit, offset=offset, total=total)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from msgspec import Meta, Struct
+from msgspec import UNSET, Meta, Struct, UnsetType
 
 from service.vocabulary import (
     INT32_MAX,
@@ -81,6 +81,83 @@ class SchemeOut(Struct):
     created_at: datetime
 
 
+class SchemePatch(Struct, forbid_unknown_fields=True):
+    """A change to a scheme: its name, eligibility fields and (write-only) address. Only the fields sent change."""
+
+    name: Name | UnsetType = UNSET
+    address: Annotated[
+        str, Meta(min_length=1, max_length=500, pattern=NO_NUL, description="confidential; never echoed back")
+    ] | UnsetType = UNSET
+    genders: Annotated[list[Gender], Meta(min_length=1, max_length=3)] | UnsetType = UNSET
+    accepts_children: bool | UnsetType = UNSET
+    max_children: Annotated[int, Meta(ge=0, le=20)] | UnsetType | None = UNSET
+    max_boy_age: Annotated[int, Meta(ge=0, le=25)] | UnsetType | None = UNSET
+    pets: bool | UnsetType = UNSET
+    accepts_nrpf: bool | UnsetType = UNSET
+    communal: bool | UnsetType = UNSET
+    languages: Annotated[list[Language], Meta(max_length=30)] | UnsetType = UNSET
+    specialisms: Annotated[list[Specialism], Meta(max_length=7)] | UnsetType = UNSET
+    specialist_only: bool | UnsetType = UNSET
+
+
+class UnitCounts(Struct):
+    """A scheme's units by status."""
+
+    available: int = 0
+    held: int = 0
+    occupied: int = 0
+    unavailable: int = 0
+    stale: int = 0
+
+
+class SchemeSummary(SchemeOut):
+    """A scheme on its provider's desk: no address, its units counted by status (`stale`: available, unconfirmed)."""
+
+    units: UnitCounts
+
+
+class DeskUnit(Struct):
+    """A unit on its provider's desk."""
+
+    id: int
+    label: str
+    bedspaces: int
+    wheelchair_accessible: bool
+    step_free: bool
+    status: UnitStatusName
+    available_from: date | None
+    confirmed_at: datetime
+    stale: bool
+    version: int
+
+
+class SchemeDetail(SchemeOut):
+    """A scheme without its address, and its units."""
+
+    units: list[DeskUnit]
+
+
+class SchemeList(Struct):
+    items: list[SchemeSummary]
+
+
+class UnitPatch(Struct, forbid_unknown_fields=True):
+    label: Annotated[str, Meta(min_length=1, max_length=100, pattern=NO_NUL)] | UnsetType = UNSET
+    bedspaces: Annotated[int, Meta(ge=1, le=20)] | UnsetType = UNSET
+    wheelchair_accessible: bool | UnsetType = UNSET
+    step_free: bool | UnsetType = UNSET
+
+
+class ConfirmIn(Struct, forbid_unknown_fields=True):
+    """Units whose availability the provider has checked now; none given: every unit of the caller's provider."""
+
+    unit_ids: Annotated[list[Id], Meta(min_length=1, max_length=1000)] | None = None
+
+
+class ConfirmOut(Struct):
+    confirmed: int
+
+
 class UnitIn(Struct, forbid_unknown_fields=True):
     label: Annotated[str, Meta(min_length=1, max_length=100, pattern=NO_NUL)]
     bedspaces: Annotated[int, Meta(ge=1, le=20)]
@@ -143,6 +220,7 @@ class VacancyOut(Struct):
     available_from: date | None
     confirmed_at: datetime
     stale: bool
+    expected: bool = False
 
 
 class VacancyFilter(Struct, kw_only=True):
@@ -163,3 +241,4 @@ class VacancyFilter(Struct, kw_only=True):
     specialism: str | None = None
     available_by: date | None = None
     include_stale: bool = True
+    include_expected: bool = False

@@ -7,15 +7,24 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.audit import service as audit
 from service.caller import Caller, Role
+from service.changes import service as changes
 from service.db import utcnow
 from service.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
 from service.inventory.models import Provider, Scheme, SchemeType, Unit, UnitStatus
-from service.inventory.schemas import AvailabilityIn, SchemeIn, UnitIn, VacancyFilter, VacancyOut
+from service.inventory.schemas import (
+    AvailabilityIn,
+    SchemeIn,
+    SchemePatch,
+    UnitIn,
+    UnitPatch,
+    VacancyFilter,
+    VacancyOut,
+)
 from service.reference import service as reference
 
 
@@ -92,6 +101,8 @@ async def create_unit(session: AsyncSession, caller: Caller, scheme_id: int, dat
     )
     session.add(unit)
     await session.flush()
+    if unit.status is UnitStatus.AVAILABLE:
+        await changes.note(session, unit_ids=[unit.id])
     audit.record(session, caller, "create", "unit", unit.id)
     return unit
 
@@ -142,14 +153,23 @@ async def set_availability(
     if unit.status is UnitStatus.OCCUPIED and change.status != UnitStatus.OCCUPIED:
         if await has_live_placement(session, unit.id):
             raise Conflict(f"a household lives in unit {unit_id}; end its placement to free the unit")
+    if change.status == UnitStatus.OCCUPIED and change.available_from is not None \
+            and change.available_from <= utcnow().date():
+        raise Invalid("available_from", "for an occupied unit, the future date it is expected to be free")
+    was = unit.status
     _set_status(unit, UnitStatus(change.status), _available_from(change.status, change.available_from))
     await session.flush()
+    if unit.status is UnitStatus.AVAILABLE and was is not UnitStatus.AVAILABLE:
+        await changes.note(session, unit_ids=[unit.id])
     audit.record(session, caller, "availability", "unit", unit.id)
     return unit
 
 
 def _vacancy_query(filters: VacancyFilter, stale_before: datetime) -> Select[Unit, Scheme]:
-    conditions = [Unit.status == UnitStatus.AVAILABLE]
+    available = Unit.status == UnitStatus.AVAILABLE
+    if filters.include_expected:  # occupied units whose provider knows the day they will be free
+        available = or_(available, and_(Unit.status == UnitStatus.OCCUPIED, Unit.available_from > utcnow().date()))
+    conditions = [available]
     equal = {
         "type": Scheme.type, "authority": Scheme.authority_code, "accepts_children": Scheme.accepts_children,
         "pets": Scheme.pets, "accepts_nrpf": Scheme.accepts_nrpf, "communal": Scheme.communal,
@@ -200,6 +220,7 @@ async def search_vacancies(
             communal=scheme.communal, languages=scheme.languages, specialisms=scheme.specialisms,
             specialist_only=scheme.specialist_only, available_from=unit.available_from,
             confirmed_at=unit.confirmed_at, stale=unit.confirmed_at < stale_before,
+            expected=unit.status is UnitStatus.OCCUPIED,
         )
         for unit, scheme in rows
     ]
@@ -298,3 +319,158 @@ async def flag_stale(session: AsyncSession, stale_after: timedelta) -> list[tupl
         unit.stale_flagged_at = utcnow()
         flagged.append((unit.id, provider_id))
     return flagged
+
+
+# --- the provider's desk ----------------------------------------------------------------------
+
+
+def _provider_scope(caller: Caller) -> int | None:
+    """The provider whose records the caller works on; None for admin (all of them)."""
+    if caller.role is Role.ADMIN:
+        return None
+    if caller.role is Role.PROVIDER and caller.provider_id is not None:
+        return caller.provider_id
+    raise Forbidden(f"the {caller.role.value} role has no provider's desk")
+
+
+async def list_schemes(
+    session: AsyncSession, caller: Caller, stale_after: timedelta
+) -> list[tuple[Scheme, dict[str, int]]]:
+    """The caller's schemes (admin: all), each with its units counted by status and how many are stale."""
+    provider_id = _provider_scope(caller)
+    query = select(Scheme).order_by(Scheme.name, Scheme.id)
+    if provider_id is not None:
+        query = query.where(Scheme.provider_id == provider_id)
+    schemes = list(await session.scalars(query))
+    counts: dict[int, dict[str, int]] = {s.id: {} for s in schemes}
+    stale = and_(Unit.status == UnitStatus.AVAILABLE, Unit.confirmed_at < utcnow() - stale_after)
+    rows = await session.execute(
+        select(Unit.scheme_id, Unit.status, func.count(), func.count().filter(stale))
+        .where(Unit.scheme_id.in_(counts)).group_by(Unit.scheme_id, Unit.status)
+    )
+    for scheme_id, status, n, n_stale in rows:
+        counts[scheme_id][status.value] = n
+        counts[scheme_id]["stale"] = counts[scheme_id].get("stale", 0) + n_stale
+    return [(scheme, counts[scheme.id]) for scheme in schemes]
+
+
+async def get_scheme(session: AsyncSession, caller: Caller, scheme_id: int, *, lock: bool = False) -> Scheme:
+    """A scheme of the caller's own provider (admin: any); 404 when there is none, 403 when another's."""
+    query = select(Scheme).where(Scheme.id == scheme_id)
+    scheme = await session.scalar(query.with_for_update() if lock else query)
+    if scheme is None:
+        raise NotFound("scheme", scheme_id)
+    _require_owner(caller, scheme.provider_id)
+    return scheme
+
+
+async def scheme_units(session: AsyncSession, scheme_id: int) -> list[Unit]:
+    """The scheme's units, by label."""
+    return list(await session.scalars(select(Unit).where(Unit.scheme_id == scheme_id).order_by(Unit.label, Unit.id)))
+
+
+def is_stale(unit: Unit, stale_after: timedelta) -> bool:
+    """An available unit whose availability has not been confirmed within the threshold."""
+    return unit.status is UnitStatus.AVAILABLE and unit.confirmed_at < utcnow() - stale_after
+
+
+ELIGIBILITY = (
+    "genders", "accepts_children", "max_children", "max_boy_age", "pets", "accepts_nrpf", "communal", "languages",
+    "specialisms", "specialist_only",
+)
+
+
+async def update_scheme(
+    session: AsyncSession, caller: Caller, scheme_id: int, data: SchemePatch
+) -> tuple[Scheme, list[str]]:
+    """Change a scheme's name, eligibility fields or address; returns it and the names of the fields changed."""
+    scheme = await get_scheme(session, caller, scheme_id, lock=True)
+    given = {name: getattr(data, name) for name in data.__struct_fields__ if getattr(data, name) is not msgspec.UNSET}
+    for name in ("genders", "languages", "specialisms"):
+        if name in given:
+            given[name] = sorted(set(given[name]))
+    if "name" in given:
+        given["name"] = given["name"].strip()
+    after = {name: given.get(name, getattr(scheme, name)) for name in ("accepts_children", "max_children",
+                                                                       "specialist_only", "specialisms")}
+    if after["max_children"] is not None and not after["accepts_children"]:
+        raise Invalid("max_children", "set only when the scheme accepts children")
+    if after["specialist_only"] and not after["specialisms"]:
+        raise Invalid("specialisms", "a specialist-only scheme names at least one specialism")
+    changed = []
+    address = given.pop("address", None)
+    if address is not None and address != await scheme_address(session, scheme.id):
+        scheme.address = address
+        changed.append("address")
+    for name, value in given.items():
+        if getattr(scheme, name) != value:
+            setattr(scheme, name, value)
+            changed.append(name)
+    await session.flush()
+    if set(changed) & set(ELIGIBILITY):
+        await changes.note(session, unit_ids=[u.id for u in await scheme_units(session, scheme.id)])
+    audit.record(session, caller, "update", "scheme", scheme.id, fields=changed)
+    return scheme, changed
+
+
+async def update_unit(
+    session: AsyncSession, caller: Caller, unit_id: int, data: UnitPatch, expected_version: int | None
+) -> tuple[Unit, list[str]]:
+    """Change a unit's label, bed spaces or access; If-Match honoured (412 when stale). Returns the fields changed."""
+    unit, scheme = await lock_unit(session, unit_id)
+    _require_owner(caller, scheme.provider_id)
+    if expected_version is not None and expected_version != unit.version:
+        raise PreconditionFailed(
+            f"unit {unit_id} is at version {unit.version}, not {expected_version}; read it again",
+            headers={"ETag": f'"{unit.version}"'},
+        )
+    changed = []
+    for name in data.__struct_fields__:
+        value = getattr(data, name)
+        if value is msgspec.UNSET:
+            continue
+        if name == "label":
+            value = value.strip()
+        if getattr(unit, name) != value:
+            setattr(unit, name, value)
+            changed.append(name)
+    if changed:
+        unit.version += 1
+        await session.flush()
+        if set(changed) - {"label"}:
+            await changes.note(session, unit_ids=[unit.id])
+    audit.record(session, caller, "update", "unit", unit.id, fields=changed)
+    return unit, changed
+
+
+async def confirm_availability(session: AsyncSession, caller: Caller, unit_ids: list[int] | None) -> int:
+    """Mark units' availability as checked now (nothing else changes); another provider's unit: 403, none confirmed."""
+    provider_id = _provider_scope(caller)
+    owned = select(Unit.id, Scheme.provider_id).join(Scheme, Unit.scheme_id == Scheme.id)
+    if unit_ids is None:
+        if provider_id is None:
+            raise Invalid("unit_ids", "admin names the units to confirm")
+        owned = owned.where(Scheme.provider_id == provider_id)
+    else:
+        owned = owned.where(Unit.id.in_(unit_ids))
+    found = dict((await session.execute(owned)).all())
+    if unit_ids is not None:
+        missing = sorted(set(unit_ids) - set(found))
+        if missing:
+            raise NotFound("unit", missing[0])
+        if provider_id is not None and any(p != provider_id for p in found.values()):
+            raise Forbidden("a unit listed belongs to another provider; nothing was confirmed")
+    if not found:
+        return 0
+    available = list(await session.scalars(
+        select(Unit.id).where(Unit.id.in_(found), Unit.status == UnitStatus.AVAILABLE)
+    ))
+    result = await session.execute(
+        update(Unit).where(Unit.id.in_(found)).values(confirmed_at=func.now(), stale_flagged_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    # A stale unit left the match runs; confirmed, it is back: re-check who it suits.
+    await changes.note(session, unit_ids=available)
+    for unit_id in sorted(found):
+        audit.record(session, caller, "confirm", "unit", unit_id)
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -14,10 +15,12 @@ from service.caller import Caller, Role
 from service.db import utcnow
 from service.errors import Conflict, Invalid
 from service.inventory import service as inventory
+from service.inventory.service import Scheme, Unit
 from service.matching import worker
 from service.matching.models import MatchRun
 from service.offers import service as offers
 from service.referrals import service as referrals
+from service.referrals.service import Referral
 
 
 def _parse(problem: dict[str, Any]) -> optimiser.Problem:
@@ -44,12 +47,12 @@ async def proposals(
     if referral.status is not referrals.ReferralStatus.OPEN:
         raise Conflict(f"referral {referral_id} is {referral.status.value}")
     units = await inventory.matchable_units(session, stale_after)
-    shared = await offers.schemes_housing(session, await referrals.linked_referral_ids(session, referral))
+    shared = (await offers.separation_exclusions(session, [referral]))[referral.id]
     allowed = [(u, s) for u, s in units if s.id not in shared]
     problem = _parse({
         "as_of": utcnow().date().isoformat(),
         "units": [inventory.problem_unit(u, s) for u, s in allowed],
-        "referrals": [await referrals.problem_referral(session, referral)],
+        "referrals": [await referrals.problem_referral(session, referral, shared)],
     })
     items, excluded = await anyio.to_thread.run_sync(optimiser.rank_units, problem, str(referral.id))
     if len(units) > len(allowed):
@@ -69,10 +72,12 @@ async def match_run(session: AsyncSession, caller: Caller, stale_after: timedelt
     pending = await offers.with_pending_offers(session, [r.id for r in open_now])
     candidates = [r for r in open_now if r.id not in pending]
     units = await inventory.matchable_units(session, stale_after)
+    # Households linked to these, outside the run, that hold an offer or live somewhere: their schemes are out.
+    exclusions = await offers.separation_exclusions(session, candidates)
     result = await solve({
         "as_of": utcnow().date().isoformat(),
         "units": [inventory.problem_unit(u, s) for u, s in units],
-        "referrals": [await referrals.problem_referral(session, r) for r in candidates],
+        "referrals": await referrals.problem_referrals(session, candidates, exclusions),
     })
     answer = {
         "status": result["status"],
@@ -103,3 +108,26 @@ async def placed_counts(problems: list[dict[str, Any]]) -> list[tuple[int, int]]
     """Per problem, households placed and households some unit suits, solved in a worker process."""
     counts: list[tuple[int, int]] = await worker.in_worker(worker.placed_counts, problems)
     return counts
+
+
+async def suitable(
+    session: AsyncSession, open_referrals: Sequence[Referral], units: Sequence[tuple[Unit, Scheme]]
+) -> list[tuple[int, int, float]]:
+    """Every (referral id, unit id, fit score) pair that breaks none of the hard rules, separation included.
+
+    The matcher's own feasibility decides (one definition of the rules), in a worker thread.
+    """
+    if not open_referrals or not units:
+        return []
+    exclusions = await offers.separation_exclusions(session, open_referrals)
+    problem = _parse({
+        "as_of": utcnow().date().isoformat(),
+        "units": [inventory.problem_unit(u, s) for u, s in units],
+        "referrals": await referrals.problem_referrals(session, open_referrals, exclusions),
+    })
+    pairs = await anyio.to_thread.run_sync(optimiser.suitable_pairs, problem)
+    scheme_of = {u.id: s.id for u, s in units}
+    return [
+        (int(r), int(u), score) for r, u, score in pairs
+        if scheme_of[int(u)] not in exclusions.get(int(r), ())  # until the matcher reads exclude_schemes itself
+    ]

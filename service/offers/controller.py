@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
+import msgspec
 from litestar import Controller, get, post
 from litestar.datastructures import State
+from litestar.pagination import OffsetPagination
+from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth import PathId, allow
 from service.caller import Caller, Role
 from service.offers import service
-from service.offers.models import Offer
-from service.offers.schemas import AcceptOut, DeclineIn, EndIn, EndOut, OfferIn, OfferOut, PlacementOut
+from service.offers.models import Offer, OfferStatus
+from service.offers.schemas import AcceptOut, DeclineIn, EndIn, EndOut, Household, OfferIn, OfferOut, PlacementOut
+from service.offers.service import OfferView
 
 
-def offer_out(offer: Offer) -> OfferOut:
-    return OfferOut(id=offer.id, referral_id=offer.referral_id, unit_id=offer.unit_id, status=offer.status.value,
-                    expires_at=offer.expires_at, created_at=offer.created_at, answered_at=offer.answered_at,
-                    decline_reason=offer.decline_reason)
+def offer_out(offer: Offer, view: OfferView | None = None) -> OfferOut:
+    return OfferOut(
+        id=offer.id, referral_id=offer.referral_id, unit_id=offer.unit_id, status=offer.status.value,
+        expires_at=offer.expires_at, created_at=offer.created_at, answered_at=offer.answered_at,
+        decline_reason=offer.decline_reason if offer.status is OfferStatus.DECLINED else None,
+        reason=offer.decline_reason, scheme_id=view.scheme_id if view else None,
+        household=msgspec.convert(view.household, Household) if view and view.household else None,
+    )
 
 
 class OfferController(Controller):
@@ -30,10 +40,29 @@ class OfferController(Controller):
         await session.refresh(offer, ["created_at"])
         return offer_out(offer)
 
+    @get("/offers", guards=[allow(Role.OFFICER, Role.PROVIDER, Role.ADMIN)])
+    async def list(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        status: Annotated[Literal["pending", "accepted", "declined", "expired", "withdrawn"], QueryParameter()]
+        = "pending",
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
+    ) -> OffsetPagination[OfferOut]:
+        """Offers on the provider's units, for the officer's authority, or all (admin), newest first.
+
+        The unit's provider sees the household (never its safety, equality or preferences) while the
+        offer is pending or accepted; each such read is audited.
+        """
+        views, total = await service.list_offers(session, caller, OfferStatus(status), limit, offset)
+        return OffsetPagination(items=[offer_out(v.offer, v) for v in views], limit=limit, offset=offset, total=total)
+
     @get("/offers/{offer_id:int}", guards=[allow(Role.OFFICER, Role.PROVIDER, Role.ADMIN)])
     async def read(self, session: AsyncSession, caller: Caller, offer_id: PathId) -> OfferOut:
-        """An offer: the referral's officers, the unit's provider, admin."""
-        return offer_out(await service.get_offer(session, caller, offer_id))
+        """An offer: the referral's officers, the unit's provider (with the household while it is live), admin."""
+        view = await service.get_offer(session, caller, offer_id)
+        return offer_out(view.offer, view)
 
     @post("/offers/{offer_id:int}/accept", guards=[allow(Role.PROVIDER)], status_code=200)
     async def accept(self, session: AsyncSession, caller: Caller, offer_id: PathId) -> AcceptOut:

@@ -25,6 +25,28 @@ class OfferIn(Struct, forbid_unknown_fields=True):
     unit_id: Id
 
 
+class AdultSeen(Struct):
+    gender: str
+    age: int
+
+
+class ChildSeen(Struct):
+    age: int
+    sex: str
+
+
+class Household(Struct):
+    """What the unit's provider sees of a household it is offered: enough to judge, never safety or equality."""
+
+    risk: str
+    marac: bool
+    referred_on: date
+    needed_by: date | None
+    adults: list[AdultSeen]
+    children: list[ChildSeen]
+    needs: dict[str, object]
+
+
 class OfferOut(Struct):
     id: int
     referral_id: int
@@ -34,6 +56,9 @@ class OfferOut(Struct):
     created_at: datetime
     answered_at: datetime | None = None
     decline_reason: str | None = None
+    scheme_id: int | None = None
+    reason: str | None = None
+    household: Household | None = None
 
 
 class DeclineIn(Struct, forbid_unknown_fields=True):

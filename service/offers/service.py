@@ -7,20 +7,23 @@ never book the same room, whatever the timing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import optimiser
 from service.audit import service as audit
 from service.caller import Caller, Role
+from service.changes import service as changes
 from service.db import utcnow
 from service.errors import Conflict, Forbidden, Infeasible, Invalid, NotFound
 from service.inventory import service as inventory
-from service.inventory.service import Unit, UnitStatus
+from service.inventory.service import Scheme, Unit, UnitStatus
 from service.notifications import service as notifications
 from service.offers.models import Offer, OfferStatus, Placement
 from service.referrals import service as referrals
@@ -65,15 +68,37 @@ async def schemes_housing(session: AsyncSession, referral_ids: set[int]) -> set[
     return set(await session.scalars(offered.union(placed)))
 
 
+async def separation_exclusions(session: AsyncSession, households: Sequence[Referral]) -> dict[int, set[int]]:
+    """For each referral, the schemes where a household linked to it has a pending offer or lives now.
+
+    Links count whichever side named them and across authorities. One definition for proposals,
+    match runs, offers, the caseload and alerts: it fills the matcher's `safety.exclude_schemes`.
+    """
+    links = await referrals.links_of(session, households)
+    linked = set().union(*links.values()) if links else set()
+    housed: dict[int, set[int]] = {}
+    if linked:
+        offered = select(Offer.referral_id, Unit.scheme_id).join(Unit, Offer.unit_id == Unit.id).where(
+            Offer.referral_id.in_(linked), Offer.status == OfferStatus.PENDING
+        )
+        placed = select(Placement.referral_id, Unit.scheme_id).join(Unit, Placement.unit_id == Unit.id).where(
+            Placement.referral_id.in_(linked), Placement.ended_on.is_(None)
+        )
+        for referral_id, scheme_id in await session.execute(offered.union(placed)):
+            housed.setdefault(referral_id, set()).add(scheme_id)
+    return {r: set().union(*(housed.get(x, set()) for x in others)) for r, others in links.items()}
+
+
 async def rules_broken(session: AsyncSession, referral: Referral, unit_row: Unit, scheme: Any) -> list[str]:
-    """The hard-rule codes this pair breaks, as the matcher decides them, plus separation from linked households."""
+    """The hard-rule codes this pair breaks, as the matcher decides them, separation from linked households included."""
+    excluded = (await separation_exclusions(session, [referral]))[referral.id]
     problem = optimiser.parse_problem({
         "as_of": utcnow().date().isoformat(),
         "units": [inventory.problem_unit(unit_row, scheme)],
-        "referrals": [await referrals.problem_referral(session, referral)],
+        "referrals": [await referrals.problem_referral(session, referral, excluded)],
     })
     broken = optimiser.rules_broken(problem.referrals[0], problem.units[0], problem.as_of)
-    if scheme.id in await schemes_housing(session, await referrals.linked_referral_ids(session, referral)):
+    if scheme.id in excluded and "separation" not in broken:
         broken.append("separation")
     return broken
 
@@ -123,8 +148,8 @@ def _officer_of(caller: Caller, referral: Referral) -> bool:
     return caller.role is Role.OFFICER and caller.authority == referral.authority_code
 
 
-async def get_offer(session: AsyncSession, caller: Caller, offer_id: int) -> Offer:
-    """An offer, for the referral's officers, the unit's provider and admin."""
+async def get_offer(session: AsyncSession, caller: Caller, offer_id: int) -> OfferView:
+    """An offer, for the referral's officers, the unit's provider and admin; with the household for its provider."""
     offer = await session.get(Offer, offer_id)
     if offer is None:
         raise NotFound("offer", offer_id)
@@ -133,7 +158,94 @@ async def get_offer(session: AsyncSession, caller: Caller, offer_id: int) -> Off
     if not (caller.role is Role.ADMIN or _officer_of(caller, referral) or inventory.owns(caller, scheme)):
         raise NotFound("offer", offer_id)
     audit.record(session, caller, "read", "offer", offer.id)
-    return offer
+    return _view(session, caller, offer, scheme.id, scheme.provider_id, referral)
+
+
+@dataclass(frozen=True)
+class OfferView:
+    """An offer as one caller may see it: `household` only for the unit's provider while it is live."""
+
+    offer: Offer
+    scheme_id: int
+    household: dict[str, Any] | None
+
+
+HOUSEHOLD_SHOWN = (OfferStatus.PENDING, OfferStatus.ACCEPTED)
+
+
+def household_for_provider(referral: Referral) -> dict[str, Any]:
+    """What a provider needs to judge an offer: never safety, equality or preferences."""
+    return {
+        "risk": referral.risk.value, "marac": referral.marac, "referred_on": referral.referred_on,
+        "needed_by": referral.needed_by,
+        "adults": [{"gender": a["gender"], "age": a["age"]} for a in referral.household.get("adults", [])],
+        "children": [{"age": c["age"], "sex": c["sex"]} for c in referral.household.get("children", [])],
+        "needs": dict(referral.needs),
+    }
+
+
+def _view(
+    session: AsyncSession, caller: Caller, offer: Offer, scheme_id: int, provider_id: int, referral: Referral
+) -> OfferView:
+    shown = None
+    if caller.role is Role.PROVIDER and caller.provider_id == provider_id and offer.status in HOUSEHOLD_SHOWN:
+        shown = household_for_provider(referral)
+        audit.record(session, caller, "read_household", "referral", referral.id)
+    return OfferView(offer, scheme_id, shown)
+
+
+async def list_offers(
+    session: AsyncSession, caller: Caller, status: OfferStatus, limit: int, offset: int
+) -> tuple[list[OfferView], int]:
+    """Offers in the caller's scope, newest first: a provider's units, an officer's authority, or all for admin."""
+    query = (
+        select(Offer, Scheme.id, Scheme.provider_id, Referral)
+        .join(Unit, Offer.unit_id == Unit.id).join(Scheme, Unit.scheme_id == Scheme.id)
+        .join(Referral, Offer.referral_id == Referral.id)
+        .where(Offer.status == status)
+    )
+    if caller.role is Role.PROVIDER:
+        query = query.where(Scheme.provider_id == caller.provider_id)
+    elif caller.role is Role.OFFICER:
+        query = query.where(Referral.authority_code == caller.authority)
+    elif caller.role is not Role.ADMIN:
+        raise Forbidden(f"the {caller.role.value} role sees no offers")
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.execute(query.order_by(Offer.created_at.desc(), Offer.id.desc()).limit(limit).offset(offset))
+    views = []
+    for offer, scheme_id, provider_id, referral in rows:
+        audit.record(session, caller, "read", "offer", offer.id)
+        views.append(_view(session, caller, offer, scheme_id, provider_id, referral))
+    return views, int(total or 0)
+
+
+async def referral_history(session: AsyncSession, referral_id: int) -> tuple[list[tuple[Offer, int]], Placement | None]:
+    """A referral's offers (oldest first, with each unit's scheme) and its latest placement."""
+    offers = [
+        (offer, scheme_id) for offer, scheme_id in await session.execute(
+            select(Offer, Unit.scheme_id).join(Unit, Offer.unit_id == Unit.id)
+            .where(Offer.referral_id == referral_id).order_by(Offer.created_at, Offer.id)
+        )
+    ]
+    placement = await session.scalar(
+        select(Placement).where(Placement.referral_id == referral_id).order_by(Placement.id.desc()).limit(1)
+    )
+    return offers, placement
+
+
+async def caseload_links(session: AsyncSession, referral_ids: list[int]) -> tuple[dict[int, int], dict[int, int]]:
+    """For these referrals: their pending offer's id and their latest placement's id."""
+    if not referral_ids:
+        return {}, {}
+    pending = dict((await session.execute(
+        select(Offer.referral_id, Offer.id).where(Offer.referral_id.in_(referral_ids),
+                                                  Offer.status == OfferStatus.PENDING)
+    )).all())
+    placed = dict((await session.execute(
+        select(Placement.referral_id, func.max(Placement.id)).where(Placement.referral_id.in_(referral_ids))
+        .group_by(Placement.referral_id)
+    )).all())
+    return pending, placed
 
 
 async def _pending(session: AsyncSession, offer_id: int) -> tuple[Offer, Referral, Any, Any]:
@@ -185,7 +297,7 @@ async def decline_offer(session: AsyncSession, caller: Caller, offer_id: int, re
     offer.answered_at = utcnow()
     offer.decline_reason = reason
     offer.declined_by = caller.role.value
-    inventory.release(unit)
+    await _free(session, unit, referral)
     await _notify_both(session, "offer.declined", offer, scheme.provider_id, referral.authority_code)
     audit.record(session, caller, "decline", "offer", offer.id)
     return offer
@@ -198,12 +310,63 @@ async def withdraw_offer(session: AsyncSession, caller: Caller, offer_id: int) -
         raise Forbidden("only the referral's officer withdraws an offer")
     if offer.status is not OfferStatus.PENDING:
         raise Conflict(f"offer {offer.id} is {offer.status.value}")
+    await _withdraw(session, caller, offer, referral, unit, scheme, "officer_withdrew")
+    return offer
+
+
+async def _withdraw(
+    session: AsyncSession, caller: Caller | None, offer: Offer, referral: Referral, unit: Unit, scheme: Any,
+    reason: str,
+) -> None:
     offer.status = OfferStatus.WITHDRAWN
     offer.answered_at = utcnow()
-    inventory.release(unit)
+    offer.decline_reason = reason
+    await _free(session, unit, referral)
     await _notify_both(session, "offer.withdrawn", offer, scheme.provider_id, referral.authority_code)
     audit.record(session, caller, "withdraw", "offer", offer.id)
-    return offer
+
+
+async def _free(session: AsyncSession, unit: Unit, referral: Referral | None) -> None:
+    """The unit is available again and the household (if still open) has no pending offer: both re-checked."""
+    inventory.release(unit)
+    await changes.note(session, unit_ids=[unit.id], referral_ids=[referral.id] if referral is not None else [])
+
+
+async def lock_pending(
+    session: AsyncSession, *, referral_id: int | None = None, scheme_id: int | None = None,
+    unit_id: int | None = None,
+) -> list[int]:
+    """Lock the pending offers of a referral, scheme or unit before the change that may withdraw them.
+
+    Offers are locked before referrals and units everywhere (see _pending), so an edit racing an
+    acceptance queues behind it instead of deadlocking.
+    """
+    query = select(Offer.id).where(Offer.status == OfferStatus.PENDING)
+    if referral_id is not None:
+        query = query.where(Offer.referral_id == referral_id)
+    if scheme_id is not None:
+        query = query.where(Offer.unit_id.in_(select(Unit.id).where(Unit.scheme_id == scheme_id)))
+    if unit_id is not None:
+        query = query.where(Offer.unit_id == unit_id)
+    return list(await session.scalars(query.order_by(Offer.id).with_for_update()))
+
+
+async def withdraw_infeasible(
+    session: AsyncSession, *, referral_id: int | None = None, scheme_id: int | None = None,
+    unit_id: int | None = None, reason: str, caller: Caller | None = None,
+) -> list[int]:
+    """Withdraw the pending offers of this referral, scheme or unit that the hard rules now forbid; their ids.
+
+    Called in the transaction of the change (a referral, scheme or unit edited), after it is flushed.
+    """
+    offer_ids = await lock_pending(session, referral_id=referral_id, scheme_id=scheme_id, unit_id=unit_id)
+    withdrawn = []
+    for offer_id in offer_ids:
+        offer, referral, unit, scheme = await _pending(session, offer_id)
+        if await rules_broken(session, referral, unit, scheme):
+            await _withdraw(session, caller, offer, referral, unit, scheme, reason)
+            withdrawn.append(offer.id)
+    return withdrawn
 
 
 async def _notify_both(session: AsyncSession, event: str, offer: Offer, provider_id: int, authority: str) -> None:
@@ -222,7 +385,7 @@ async def expire_offers(session: AsyncSession) -> int:
         unit, scheme = await inventory.lock_unit(session, offer.unit_id)
         offer.status = OfferStatus.EXPIRED
         offer.answered_at = utcnow()
-        inventory.release(unit)
+        await _free(session, unit, referral)
         await _notify_both(session, "offer.expired", offer, scheme.provider_id, referral.authority_code)
         audit.record(session, None, "expire", "offer", offer.id)
     return len(due)
@@ -268,6 +431,6 @@ async def end_placement(
         raise Invalid("ended_on", "must not be in the future")
     placement.ended_on = ended_on
     placement.destination = destination
-    inventory.release(unit)
+    await _free(session, unit, None)
     audit.record(session, caller, "end", "placement", placement.id)
     return placement

@@ -60,6 +60,17 @@ async def require_district(session: AsyncSession, district: str, *, field: str) 
     return found
 
 
+async def district_centroids(session: AsyncSession, districts: set[str]) -> dict[str, tuple[float, float]]:
+    """(lat, lon) of each of these postcode districts, in one query."""
+    if not districts:
+        return {}
+    rows = await session.execute(
+        select(PostcodeDistrict.district, PostcodeDistrict.lat, PostcodeDistrict.lon)
+        .where(PostcodeDistrict.district.in_(districts))
+    )
+    return {district: (lat, lon) for district, lat, lon in rows}
+
+
 async def list_authorities(session: AsyncSession) -> list[tuple[Authority, list[str]]]:
     """Every council with the codes of its neighbours."""
     neighbours: dict[str, list[str]] = defaultdict(list)

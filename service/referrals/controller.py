@@ -1,27 +1,60 @@
-"""HTTP for referrals."""
+"""HTTP for referrals: register, the caseload, read, change, close."""
 
 from __future__ import annotations
 
-from litestar import Controller, get, post
+from typing import Annotated, Literal
+
+from litestar import Controller, Response, get, patch, post
+from litestar.datastructures import State
+from litestar.pagination import OffsetPagination
+from litestar.params import HeaderParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.auth import PathId, allow
+from service.auth import PathId, allow, etag, parse_if_match
 from service.caller import Caller, Role
+from service.casework import service as casework
+from service.casework.service import CaseloadItem, Offer, Placement
 from service.offers import service as offers
 from service.referrals import service
 from service.referrals.models import Referral
-from service.referrals.schemas import CloseIn, CloseOut, ReferralCreated, ReferralIn, ReferralOut
+from service.referrals.schemas import (
+    CloseIn,
+    CloseOut,
+    ReferralCreated,
+    ReferralIn,
+    ReferralOfferOut,
+    ReferralOut,
+    ReferralPatch,
+    ReferralPlacementOut,
+)
 
 
-def referral_out(referral: Referral) -> ReferralOut:
+def referral_out(
+    referral: Referral, offers: list[tuple[Offer, int]] | None = None, placement: Placement | None = None
+) -> ReferralOut:
     return ReferralOut(
         id=referral.id, status=referral.status.value, authority=referral.authority_code, risk=referral.risk.value,
         marac=referral.marac, referred_on=referral.referred_on, needed_by=referral.needed_by,
         adults=referral.household.get("adults", []), children=referral.household.get("children", []),
         needs=referral.needs, safety=referral.safety, preferences=referral.preferences, equality=referral.equality,
         outcome=referral.outcome, close_reason=referral.close_reason, closed_at=referral.closed_at,
-        created_at=referral.created_at,
+        created_at=referral.created_at, version=referral.version,
+        offers=[
+            ReferralOfferOut(id=o.id, unit_id=o.unit_id, scheme_id=scheme_id, status=o.status.value,
+                             created_at=o.created_at, expires_at=o.expires_at, answered_at=o.answered_at,
+                             reason=o.decline_reason)
+            for o, scheme_id in offers or []
+        ],
+        placement=None if placement is None else ReferralPlacementOut(
+            id=placement.id, unit_id=placement.unit_id, scheme_id=_scheme_of(placement, offers or []),
+            started_on=placement.started_on, ended_on=placement.ended_on,
+            status="live" if placement.ended_on is None else "ended",
+        ),
     )
+
+
+def _scheme_of(placement: Placement, offers: list[tuple[Offer, int]]) -> int:
+    return next(scheme_id for offer, scheme_id in offers if offer.id == placement.offer_id)
 
 
 class ReferralController(Controller):
@@ -34,10 +67,43 @@ class ReferralController(Controller):
         referral = await service.create_referral(session, caller, data)
         return ReferralCreated(id=referral.id, status=referral.status.value)
 
+    @get("/", guards=[allow(Role.OFFICER, Role.ADMIN)])
+    async def caseload(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        state: State,
+        status: Annotated[Literal["open", "placed", "closed"], QueryParameter()] = "open",
+        risk: Annotated[Literal["standard", "medium", "high"] | None, QueryParameter()] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
+    ) -> OffsetPagination[CaseloadItem]:
+        """The caseload, oldest referral first, with how many available units suit each household now."""
+        items, total = await casework.caseload(
+            session, caller, status=status, risk=risk, limit=limit, offset=offset,
+            stale_after=state.settings.stale_after,
+        )
+        return OffsetPagination(items=items, limit=limit, offset=offset, total=total)
+
     @get("/{referral_id:int}", guards=[allow(Role.OFFICER, Role.ADMIN)])
-    async def read(self, session: AsyncSession, caller: Caller, referral_id: PathId) -> ReferralOut:
-        """The referral (officers of its authority, admin); every read is audited."""
-        return referral_out(await service.get_referral(session, caller, referral_id))
+    async def read(self, session: AsyncSession, caller: Caller, referral_id: PathId) -> Response[ReferralOut]:
+        """The referral with its offers and placement (officers of its authority, admin); every read is audited."""
+        referral, offers, placement = await casework.referral_record(session, caller, referral_id)
+        return Response(referral_out(referral, offers, placement), headers=etag(referral.version))
+
+    @patch("/{referral_id:int}", guards=[allow(Role.OFFICER)])
+    async def update(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        referral_id: PathId,
+        data: ReferralPatch,
+        if_match: Annotated[str | None, HeaderParameter(name="If-Match", required=False, max_length=40)] = None,
+    ) -> Response[ReferralOut]:
+        """Change an open referral. If-Match (its version) is required: 428 without, 412 when stale; 409 once placed."""
+        referral = await casework.update_referral(session, caller, referral_id, data, parse_if_match(if_match))
+        offers, placement = await casework.referral_history(session, referral.id)
+        return Response(referral_out(referral, offers, placement), headers=etag(referral.version))
 
     @post("/{referral_id:int}/close", guards=[allow(Role.OFFICER)], status_code=200)
     async def close(self, session: AsyncSession, caller: Caller, referral_id: PathId, data: CloseIn) -> CloseOut:
@@ -45,5 +111,3 @@ class ReferralController(Controller):
         referral = await service.close_referral(session, caller, referral_id, data,
                                                 has_pending_offer=offers.has_pending_offer)
         return CloseOut(id=referral.id, status=referral.status.value, outcome=data.outcome, reason=data.reason)
-
-

@@ -49,4 +49,6 @@ class Referral(Base):
     close_reason: Mapped[str | None] = mapped_column(String(40))
     closed_at: Mapped[datetime | None]
     pseudonymised_at: Mapped[datetime | None]
+    # Raised by every change; PATCH needs If-Match with the version the officer last read.
+    version: Mapped[int] = mapped_column(server_default="1")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from msgspec import Meta, Struct, field
+from msgspec import UNSET, Meta, Struct, UnsetType, field
 
 from service.vocabulary import INT32_MAX, District, Gender, Gss, Language, SchemeTypeName, Specialism
 
@@ -108,6 +108,20 @@ class ReferralIn(Struct, forbid_unknown_fields=True):
     equality: EqualityIn = field(default_factory=EqualityIn)
 
 
+class ReferralPatch(Struct, forbid_unknown_fields=True):
+    """A change to an open referral: only the parts given are replaced (each part whole, as on creation)."""
+
+    risk: RiskName | UnsetType = UNSET
+    marac: bool | UnsetType = UNSET
+    needed_by: date | UnsetType | None = UNSET
+    adults: Annotated[list[AdultIn], Meta(min_length=1, max_length=6)] | UnsetType = UNSET
+    children: Annotated[list[ChildIn], Meta(max_length=12)] | UnsetType = UNSET
+    needs: NeedsIn | UnsetType = UNSET
+    safety: SafetyIn | UnsetType = UNSET
+    preferences: PreferencesIn | UnsetType = UNSET
+    equality: EqualityIn | UnsetType = UNSET
+
+
 class ReferralCreated(Struct):
     id: int
     status: str
@@ -131,6 +145,33 @@ class ReferralOut(Struct):
     close_reason: str | None
     closed_at: datetime | None
     created_at: datetime
+    version: int = 1
+    offers: list[ReferralOfferOut] = []
+    placement: ReferralPlacementOut | None = None
+
+
+class ReferralOfferOut(Struct):
+    """An offer made for the referral, as its officer sees it (no address)."""
+
+    id: int
+    unit_id: int
+    scheme_id: int
+    status: str
+    created_at: datetime
+    expires_at: datetime
+    answered_at: datetime | None
+    reason: str | None = None  # why it was declined or withdrawn
+
+
+class ReferralPlacementOut(Struct):
+    """The referral's placement; its address is read at GET /placements/{id}."""
+
+    id: int
+    unit_id: int
+    scheme_id: int
+    started_on: date
+    ended_on: date | None
+    status: Literal["live", "ended"]
 
 
 class CloseIn(Struct, forbid_unknown_fields=True):

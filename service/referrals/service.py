@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.audit import service as audit
 from service.caller import Caller, Role
+from service.changes import service as changes
 from service.db import utcnow
-from service.errors import Conflict, Invalid, NotFound
+from service.errors import Conflict, Invalid, NotFound, PreconditionFailed, PreconditionRequired
 from service.reference import service as reference
 from service.referrals.models import Referral, ReferralStatus, Risk
-from service.referrals.schemas import CloseIn, ReferralIn
+from service.referrals.schemas import CloseIn, EqualityIn, ReferralIn, ReferralPatch, SafetyIn
 
 UNMET_REASONS = {
     "gender", "household_size", "children", "boy_age", "wheelchair", "step_free", "pets", "nrpf", "communal",
@@ -26,19 +27,25 @@ UNMET_REASONS = {
 WITHDRAWN_REASONS = {"household_withdrew", "no_contact", "other_support", "returned_home", "other"}
 
 
-async def create_referral(session: AsyncSession, caller: Caller, data: ReferralIn) -> Referral:
-    """Register a household for the officer's authority."""
-    assert caller.authority is not None, "officer keys are bound to an authority"
-    if data.needed_by is not None and data.needed_by < data.referred_on:
+def _check_dates(referred_on: date, needed_by: date | None) -> None:
+    if needed_by is not None and needed_by < referred_on:
         raise Invalid("needed_by", "must not be before referred_on")
-    if data.referred_on > utcnow().date():
+    if referred_on > utcnow().date():
         raise Invalid("referred_on", "must not be in the future")
-    if data.referred_on < utcnow().date() - timedelta(days=5 * 366):
+    if referred_on < utcnow().date() - timedelta(days=5 * 366):
         raise Invalid("referred_on", "must be within the last five years")
-    if data.needed_by is not None and data.needed_by > utcnow().date() + timedelta(days=2 * 366):
+    if needed_by is not None and needed_by > utcnow().date() + timedelta(days=2 * 366):
         raise Invalid("needed_by", "must be within two years from today")
-    safety = msgspec.to_builtins(data.safety)
-    for index, location in enumerate(data.safety.perpetrator_locations):
+
+
+async def _checked_safety(session: AsyncSession, data: SafetyIn, own_id: int | None = None) -> dict[str, Any]:
+    """The safety part as stored: districts checked and upper-cased, linked referrals checked to exist.
+
+    A linked household may be another authority's referral (the same perpetrator moves across
+    borders); naming it reveals nothing of it to this officer.
+    """
+    safety = msgspec.to_builtins(data)
+    for index, location in enumerate(data.perpetrator_locations):
         field = f"safety.perpetrator_locations[{index}]"
         has_point = location.lat is not None and location.lon is not None
         half_point = (location.lat is None) != (location.lon is None)
@@ -47,28 +54,95 @@ async def create_referral(session: AsyncSession, caller: Caller, data: ReferralI
         if location.district is not None:
             await reference.require_district(session, location.district, field=f"{field}.district")
             safety["perpetrator_locations"][index] = {"district": location.district.upper()}
-    for index, district in enumerate(data.safety.exclude_districts):
+    for index, district in enumerate(data.exclude_districts):
         await reference.require_district(session, district, field=f"safety.exclude_districts[{index}]")
-    safety["exclude_districts"] = sorted({d.upper() for d in data.safety.exclude_districts})
-    for index, code in enumerate(data.safety.exclude_authorities):
+    safety["exclude_districts"] = sorted({d.upper() for d in data.exclude_districts})
+    for index, code in enumerate(data.exclude_authorities):
         await reference.require_authority(session, code, field=f"safety.exclude_authorities[{index}]")
-    for index, linked in enumerate(data.safety.separate_from):
-        found = await session.scalar(
-            select(Referral.id).where(Referral.id == linked, Referral.authority_code == caller.authority)
-        )
-        if found is None:
-            raise Invalid(f"safety.separate_from[{index}]", f"no referral {linked} in your authority")
+    for index, linked in enumerate(data.separate_from):
+        found = await session.scalar(select(Referral.id).where(Referral.id == linked))
+        if found is None or linked == own_id:
+            raise Invalid(f"safety.separate_from[{index}]", f"no other referral {linked}")
+    safety["separate_from"] = sorted(set(data.separate_from))
+    return safety
+
+
+def _equality(data: EqualityIn) -> dict[str, Any]:
+    return {k: v for k, v in msgspec.to_builtins(data).items() if v is not None}
+
+
+async def create_referral(session: AsyncSession, caller: Caller, data: ReferralIn) -> Referral:
+    """Register a household for the officer's authority."""
+    assert caller.authority is not None, "officer keys are bound to an authority"
+    _check_dates(data.referred_on, data.needed_by)
+    safety = await _checked_safety(session, data.safety)
     referral = Referral(
         authority_code=caller.authority, created_by_key_id=caller.key_id, status=ReferralStatus.OPEN,
         risk=Risk(data.risk), marac=data.marac, referred_on=data.referred_on, needed_by=data.needed_by,
         household={"adults": msgspec.to_builtins(data.adults), "children": msgspec.to_builtins(data.children)},
         needs=msgspec.to_builtins(data.needs), safety=safety, preferences=msgspec.to_builtins(data.preferences),
-        equality={k: v for k, v in msgspec.to_builtins(data.equality).items() if v is not None},
+        equality=_equality(data.equality), version=1,
     )
     session.add(referral)
     await session.flush()
+    await changes.note(session, referral_ids=[referral.id])
     audit.record(session, caller, "create", "referral", referral.id)
     return referral
+
+
+async def update_referral(
+    session: AsyncSession, caller: Caller, referral_id: int, data: ReferralPatch, expected_version: int | None
+) -> tuple[Referral, list[str]]:
+    """Replace the parts of an open referral that the officer sends; returns it and the names of the fields changed.
+
+    If-Match is required: without it 428, with a version other than the current one 412 (someone
+    changed the household since the officer read it). Placed or closed referrals are history: 409.
+    """
+    if expected_version is None:
+        raise PreconditionRequired("If-Match with the referral's version is required to change it")
+    referral = await get_referral(session, caller, referral_id, action="read", lock=True)
+    if expected_version != referral.version:
+        raise PreconditionFailed(
+            f"referral {referral_id} is at version {referral.version}, not {expected_version}; read it again",
+            headers={"ETag": f'"{referral.version}"'},
+        )
+    if referral.status is not ReferralStatus.OPEN:
+        raise Conflict(f"referral {referral_id} is {referral.status.value}; only an open referral changes")
+    given = {name for name in data.__struct_fields__ if getattr(data, name) is not msgspec.UNSET}
+    new: dict[str, Any] = {}
+    if isinstance(data.risk, str):
+        new["risk"] = Risk(data.risk)
+    if "marac" in given:
+        new["marac"] = data.marac
+    if "needed_by" in given:
+        assert not isinstance(data.needed_by, msgspec.UnsetType)
+        _check_dates(referral.referred_on, data.needed_by)
+        new["needed_by"] = data.needed_by
+    household = dict(referral.household)
+    for part in ("adults", "children"):
+        if part in given:
+            household[part] = msgspec.to_builtins(getattr(data, part))
+    if household != referral.household:
+        new["household"] = household
+    for part in ("needs", "preferences"):
+        if part in given:
+            new[part] = msgspec.to_builtins(getattr(data, part))
+    if isinstance(data.safety, SafetyIn):
+        new["safety"] = await _checked_safety(session, data.safety, own_id=referral.id)
+    if isinstance(data.equality, EqualityIn):
+        new["equality"] = _equality(data.equality)
+    changed: list[str] = [p for p in ("adults", "children") if p in given and household[p] != referral.household.get(p)]
+    for name, value in new.items():
+        if getattr(referral, name) != value:
+            setattr(referral, name, value)
+            if name != "household":
+                changed.append(name)
+    if changed:
+        referral.version += 1
+        await session.flush()
+        await changes.note(session, referral_ids=[referral.id])
+    audit.record(session, caller, "update", "referral", referral.id, fields=changed)
+    return referral, changed
 
 
 async def get_referral(
@@ -126,24 +200,42 @@ def mark_placed(referral: Referral) -> None:
     referral.status = ReferralStatus.PLACED
 
 
-async def problem_referral(session: AsyncSession, referral: Referral) -> dict[str, Any]:
+async def problem_referral(
+    session: AsyncSession, referral: Referral, exclude_schemes: Iterable[int] = ()
+) -> dict[str, Any]:
     """The referral as CONTRACT section 3 describes it; districts become their centroids."""
-    safety = dict(referral.safety)
-    points = []
-    for location in safety.get("perpetrator_locations", []):
-        if location.get("district"):
-            district = await reference.require_district(session, location["district"], field="district")
-            points.append({"lat": district.lat, "lon": district.lon})
-        else:
-            points.append({"lat": location["lat"], "lon": location["lon"]})
-    safety["perpetrator_locations"] = points
-    safety["separate_from"] = [str(linked) for linked in safety.get("separate_from", [])]
-    return {
-        "id": str(referral.id), "risk": referral.risk.value, "referred_on": referral.referred_on.isoformat(),
-        "needed_by": referral.needed_by.isoformat() if referral.needed_by else None,
-        "adults": referral.household["adults"], "children": referral.household["children"],
-        "needs": referral.needs, "safety": safety, "preferences": referral.preferences,
+    return (await problem_referrals(session, [referral], {referral.id: set(exclude_schemes)}))[0]
+
+
+async def problem_referrals(
+    session: AsyncSession, referrals: Sequence[Referral], exclude_schemes: Mapping[int, Iterable[int]]
+) -> list[dict[str, Any]]:
+    """Referrals as the matcher reads them, with the schemes each is kept out of (`safety.exclude_schemes`).
+
+    The districts of perpetrator locations are looked up in one query for the whole batch.
+    """
+    wanted = {
+        location["district"] for referral in referrals for location in referral.safety.get("perpetrator_locations", [])
+        if location.get("district")
     }
+    centroids = await reference.district_centroids(session, wanted)
+    problems = []
+    for referral in referrals:
+        safety = dict(referral.safety)
+        safety["perpetrator_locations"] = [
+            {"lat": centroids[location["district"]][0], "lon": centroids[location["district"]][1]}
+            if location.get("district") else {"lat": location["lat"], "lon": location["lon"]}
+            for location in safety.get("perpetrator_locations", [])
+        ]
+        safety["separate_from"] = [str(linked) for linked in safety.get("separate_from", [])]
+        safety["exclude_schemes"] = sorted(str(s) for s in exclude_schemes.get(referral.id, ()))
+        problems.append({
+            "id": str(referral.id), "risk": referral.risk.value, "referred_on": referral.referred_on.isoformat(),
+            "needed_by": referral.needed_by.isoformat() if referral.needed_by else None,
+            "adults": referral.household["adults"], "children": referral.household["children"],
+            "needs": referral.needs, "safety": safety, "preferences": referral.preferences,
+        })
+    return problems
 
 
 async def open_referrals(session: AsyncSession, authority: str | None) -> list[Referral]:
@@ -170,11 +262,25 @@ async def load(session: AsyncSession, referral_id: int, *, lock: bool = False) -
 
 async def linked_referral_ids(session: AsyncSession, referral: Referral) -> set[int]:
     """Households this one must never share a scheme with, whichever side named the link."""
-    linked = {int(x) for x in referral.safety.get("separate_from", [])}
-    named_us = await session.scalars(
-        select(Referral.id).where(Referral.safety["separate_from"].contains([referral.id]))
+    return (await links_of(session, [referral]))[referral.id]
+
+
+async def links_of(session: AsyncSession, referrals: Sequence[Referral]) -> dict[int, set[int]]:
+    """For each referral, the households linked to it, whichever side named the link, in any authority."""
+    links: dict[int, set[int]] = {r.id: {int(x) for x in r.safety.get("separate_from", [])} for r in referrals}
+    if not referrals:
+        return links
+    ids = list(links)
+    named = await session.execute(
+        select(Referral.id, Referral.safety["separate_from"])
+        .where(func.jsonb_array_length(func.coalesce(Referral.safety["separate_from"], text("'[]'::jsonb"))) > 0)
     )
-    return linked | set(named_us)
+    wanted = set(ids)
+    for other_id, names in named:
+        for name in names or []:
+            if int(name) in wanted:
+                links[int(name)].add(other_id)
+    return links
 
 
 def _age_band(age: int) -> str:
