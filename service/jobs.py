@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.alerts import service as alerts
 from service.db import utcnow
 from service.inventory import service as inventory
 from service.notifications import service as notifications
@@ -42,6 +43,7 @@ def all_jobs(settings: Settings) -> list[ScheduledJob]:
     return [
         ScheduledJob("notifications.deliver", timedelta(seconds=10), notifications.deliver_job),
         ScheduledJob("offers.expire", timedelta(minutes=1), expire_offers),
+        ScheduledJob("alerts.vacancy_suitable", timedelta(seconds=15), alerts.recheck_job),
         ScheduledJob("inventory.flag_stale", timedelta(minutes=15), flag_stale_vacancies),
         ScheduledJob("reports.occupancy_snapshot", timedelta(days=1), occupancy_snapshot),
         ScheduledJob("referrals.pseudonymise", timedelta(days=1), pseudonymise),

@@ -8,7 +8,8 @@ from typing import Annotated, Literal
 from msgspec import Meta, Struct
 
 EventName = Literal[
-    "offer.created", "offer.accepted", "offer.declined", "offer.expired", "offer.withdrawn", "vacancy.stale"
+    "offer.created", "offer.accepted", "offer.declined", "offer.expired", "offer.withdrawn", "vacancy.stale",
+    "vacancy.suitable",
 ]
 EVENTS: tuple[str, ...] = EventName.__args__  # type: ignore[attr-defined]
 
@@ -23,7 +24,7 @@ class WebhookIn(Struct, forbid_unknown_fields=True):
     url: Annotated[
         str, Meta(min_length=1, max_length=500, pattern=r"^[^\x00]*$", description="http(s) URL that receives POSTs")
     ]
-    events: Annotated[list[EventName], Meta(min_length=1, max_length=6)]
+    events: Annotated[list[EventName], Meta(min_length=1, max_length=len(EVENTS))]
     provider_id: Id | None = None
     authority: Gss | None = None
 

@@ -37,7 +37,7 @@ from service.settings import Settings
 
 __all__ = [
     "EVENTS", "DeliveryReport", "backoff", "create_webhook", "delete_webhook", "deliver_due", "deliver_job",
-    "enqueue", "list_webhooks", "sign",
+    "enqueue", "enqueue_for_authorities", "list_webhooks", "sign",
 ]
 
 log = logging.getLogger(__name__)
@@ -234,6 +234,31 @@ async def enqueue(
     session.add_all(OutboxMessage(webhook_id=webhook_id, event=event, payload=data) for webhook_id in webhook_ids)
     await session.flush()
     return len(webhook_ids)
+
+
+async def enqueue_for_authorities(
+    session: AsyncSession, event: str, messages: Sequence[tuple[Mapping[str, object], str]]
+) -> int:
+    """Many messages of one event, each for an authority's subscribed webhooks; one webhook query in all."""
+    if event not in EVENTS:
+        raise ValueError(f"unknown webhook event {event!r}")
+    authorities = {authority for _, authority in messages}
+    if not authorities:
+        return 0
+    hooks: dict[str, list[int]] = {}
+    for webhook_id, authority in await session.execute(
+        select(Webhook.id, Webhook.authority_code)
+        .where(Webhook.active, Webhook.authority_code.in_(authorities), Webhook.events.contains([event]))
+    ):
+        if authority is not None:
+            hooks.setdefault(authority, []).append(webhook_id)
+    rows = [
+        OutboxMessage(webhook_id=webhook_id, event=event, payload=_clean_payload(payload))
+        for payload, authority in messages for webhook_id in hooks.get(authority, [])
+    ]
+    session.add_all(rows)
+    await session.flush()
+    return len(rows)
 
 
 # --- delivery --------------------------------------------------------------------------------
