@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.access.service import Caller, Role
+from service.caller import Caller, Role
 from service.audit import service as audit
 from service.casework.schemas import CaseloadItem
 from service.db import utcnow
