@@ -1,6 +1,6 @@
 """The matcher: pure Python + numpy + OR-Tools (CONTRACT section 3).
 
-    problem = parse_problem(json.load(f))        # ProblemError names item and field
+    problem = read_problem(raw_json_bytes)       # or parse_problem(data); ProblemError names item and field
     result = solve(problem, strategy="optimal")  # or "greedy"; result.to_dict() is the contract's JSON
     rules_broken(referral, unit, as_of)          # hard-rule codes of one pair ([] when feasible)
     rank_units(problem, referral_id)             # feasible units best first, and rule counts
@@ -16,7 +16,7 @@ import numpy as np
 
 from optimiser.explain import Result, assignment_reasons, rule_counts, unassigned_reasons
 from optimiser.feasibility import build_index, feasible_block, feasible_pairs, rules_broken
-from optimiser.problem import Problem, ProblemError, Referral, Unit, parse_problem
+from optimiser.problem import Problem, ProblemError, Referral, Unit, parse_problem, read_problem
 from optimiser.solve import fit_scores, solve_greedy, solve_optimal, units_for
 from optimiser.vocabulary import RISKS, RULES
 
@@ -29,6 +29,7 @@ __all__ = [
     "Unit",
     "parse_problem",
     "rank_units",
+    "read_problem",
     "rules_broken",
     "solve",
     "suitable_pairs",

@@ -60,10 +60,11 @@ def assignment_reasons(referral: Referral, unit: Unit, as_of: dt.date) -> list[s
         out.append("self-contained, not communal")
     locations = referral.safety.perpetrator_locations
     if locations:
-        km = min(haversine_km(lat, lon, unit.lat, unit.lon) for lat, lon in locations)
+        km = min(haversine_km(p.lat, p.lon, unit.lat, unit.lon) for p in locations)
         out.append(f"{km:.0f} km from the perpetrator's known location")
-    if referral.preferences.near is not None:
-        km = haversine_km(*referral.preferences.near, unit.lat, unit.lon)
+    near = referral.preferences.near
+    if near is not None:
+        km = haversine_km(near.lat, near.lon, unit.lat, unit.lon)
         out.append(f"{km:.0f} km from the place asked for")
     waited = (as_of - referral.referred_on).days
     if waited > 0:

@@ -105,7 +105,7 @@ def rules_broken(referral: Referral, unit: Unit, as_of: dt.date) -> list[str]:
     if unit.authority in safety.exclude_authorities or unit.district in safety.exclude_districts:
         broken.append("excluded_area")
     if safety.min_distance_km > 0 and any(
-        haversine_km(lat, lon, unit.lat, unit.lon) < safety.min_distance_km for lat, lon in safety.perpetrator_locations
+        haversine_km(p.lat, p.lon, unit.lat, unit.lon) < safety.min_distance_km for p in safety.perpetrator_locations
     ):
         broken.append("too_close")
     deadline = referral.needed_by or as_of
@@ -317,10 +317,10 @@ def build_index(problem: Problem) -> Index:
             excl_auth[i] = [authorities[a] for a in s.exclude_authorities if a in authorities]
             excl_district[i] = [districts[d] for d in s.exclude_districts if d in districts]
         if s.min_distance_km > 0:
-            for lat, lon in s.perpetrator_locations:
+            for p in s.perpetrator_locations:
                 loc_owner.append(i)
-                loc_lat.append(lat)
-                loc_lon.append(lon)
+                loc_lat.append(p.lat)
+                loc_lon.append(p.lon)
                 loc_min.append(s.min_distance_km)
         for other in s.separate_from:
             j = ref_index.get(other)
@@ -411,8 +411,8 @@ def _distance_ok(ix: Index, rows: IntArray) -> BoolArray:
         owner = ix.problem.referrals[owners[li]]
         u = ix.rep[c]
         k = li - (np.searchsorted(ix.loc_owner, owners[li]) - lo)
-        lat, lon = owner.safety.perpetrator_locations[k]
-        far[li, c] = haversine_km(lat, lon, u.lat, u.lon) >= owner.safety.min_distance_km
+        p = owner.safety.perpetrator_locations[k]
+        far[li, c] = haversine_km(p.lat, p.lon, u.lat, u.lon) >= owner.safety.min_distance_km
     uniq, starts, first_of = np.unique(owners, return_index=True, return_inverse=True)
     per_owner = far[starts]
     if len(starts) < len(owners):  # households with several locations: every one must be far enough

@@ -1,20 +1,40 @@
-"""Parsing and validation of the match problem (CONTRACT section 3) into frozen dataclasses.
+"""The match problem (CONTRACT section 3): one msgspec schema, read from JSON bytes or from Python data.
 
-Missing optional fields take the neutral value (false, empty, null, 0), with two documented
-exceptions where "empty" would silently make a unit useless: a unit without `genders` accepts
-every gender, and a unit without `scheme` is its own scheme. A missing `as_of` is today (UTC).
-`separate_from` naming a referral that is not in the problem is ignored: that household may
-already be placed or closed, and nothing in this problem can share a roof with it.
+The Structs below are both the schema and the optimiser's own frozen types: msgspec checks a
+document against them in C and builds them directly, for `safeaccom match` (JSON bytes),
+`POST /api/v1/optimiser/solve` and the service's match runs (Python data). A document that breaks
+the schema raises ProblemError naming the item (`referrals[3] (id 'r9')`) and the field
+(`adults[0].gender`).
+
+Missing optional fields take the neutral value (false, empty, null, 0), and so does an explicit
+null for a field that is not nullable. Two documented exceptions where "empty" would silently make
+a unit useless: a unit without `genders` accepts every gender, and a unit without `scheme` is its
+own scheme. A missing `as_of` is today (UTC). Districts are read in capitals and language codes in
+lower case. `separate_from` naming a referral that is not in the problem is ignored: that household
+may already be placed or closed, and nothing in this problem can share a roof with it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-from dataclasses import dataclass, field
-from typing import Any
+import re
+import types
+import typing
+from functools import cache
+from typing import Annotated, Any
 
-from optimiser.vocabulary import GENDERS, RISK_TIER, RISKS, SEXES, SPECIALISMS, UNIT_TYPES
+import msgspec
+from msgspec.structs import force_setattr
+
+from optimiser.vocabulary import GENDERS, RISK_TIER, Gender, Risk, Sex, Specialism, UnitType
+
+Text = Annotated[str, msgspec.Meta(min_length=1)]
+Count = Annotated[int, msgspec.Meta(ge=0)]
+Latitude = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
+Longitude = Annotated[float, msgspec.Meta(ge=-180.0, le=180.0)]
+LanguageCode = Annotated[str, msgspec.Meta(
+    pattern=r"^[A-Za-z]{2,3}$", description="ISO 639-1 (two letters) or ISO 639-3 (three letters) code",
+)]
 
 
 class ProblemError(ValueError):
@@ -27,56 +47,73 @@ class ProblemError(ValueError):
         self.message = message
 
 
-@dataclass(frozen=True, slots=True)
-class Adult:
-    gender: str
-    age: int
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
 
 
-@dataclass(frozen=True, slots=True)
-class Child:
-    age: int
-    sex: str
+def _lower(codes: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(map(str.lower, codes))
 
 
-@dataclass(frozen=True, slots=True)
-class Needs:
+# gc=False: these hold no reference cycles, and the collector would otherwise walk every one of
+# the hundreds of thousands of objects a large problem makes while it is being read.
+class Point(msgspec.Struct, frozen=True, gc=False):
+    lat: Latitude
+    lon: Longitude
+
+
+class Adult(msgspec.Struct, frozen=True, gc=False):
+    gender: Gender
+    age: Count
+
+
+class Child(msgspec.Struct, frozen=True, gc=False):
+    age: Count
+    sex: Sex
+
+
+class Needs(msgspec.Struct, frozen=True, gc=False):
     wheelchair: bool = False
     step_free: bool = False
     pets: bool = False
     nrpf: bool = False
     communal_unsuitable: bool = False
-    languages: tuple[str, ...] = ()
+    languages: tuple[LanguageCode, ...] = ()
     interpreter_ok: bool = False
-    specialisms: tuple[str, ...] = ()
+    specialisms: tuple[Specialism, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.languages:
+            force_setattr(self, "languages", _lower(self.languages))
 
 
-@dataclass(frozen=True, slots=True)
-class Safety:
-    exclude_authorities: tuple[str, ...] = ()
-    exclude_districts: tuple[str, ...] = ()
-    perpetrator_locations: tuple[tuple[float, float], ...] = ()
-    min_distance_km: float = 0.0
-    separate_from: tuple[str, ...] = ()
+class Safety(msgspec.Struct, frozen=True, gc=False):
+    exclude_authorities: tuple[Text, ...] = ()
+    exclude_districts: tuple[Text, ...] = ()
+    perpetrator_locations: tuple[Point, ...] = ()
+    min_distance_km: Annotated[float, msgspec.Meta(ge=0.0, le=40100.0)] = 0.0
+    separate_from: tuple[Text, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.exclude_districts:
+            force_setattr(self, "exclude_districts", tuple(map(str.upper, self.exclude_districts)))
 
 
-@dataclass(frozen=True, slots=True)
-class Preferences:
-    types: tuple[str, ...] = ()
-    near: tuple[float, float] | None = None
+class Preferences(msgspec.Struct, frozen=True, gc=False):
+    types: tuple[UnitType, ...] = ()
+    near: Point | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Referral:
-    id: str
-    risk: str
+class Referral(msgspec.Struct, frozen=True, gc=False):
+    id: Text
+    risk: Risk
     referred_on: dt.date
-    needed_by: dt.date | None
-    adults: tuple[Adult, ...]
+    adults: Annotated[tuple[Adult, ...], msgspec.Meta(min_length=1)]
+    needed_by: dt.date | None = None
     children: tuple[Child, ...] = ()
-    needs: Needs = field(default_factory=Needs)
-    safety: Safety = field(default_factory=Safety)
-    preferences: Preferences = field(default_factory=Preferences)
+    needs: Needs = Needs()
+    safety: Safety = Safety()
+    preferences: Preferences = Preferences()
 
     @property
     def size(self) -> int:
@@ -89,289 +126,202 @@ class Referral:
         return RISK_TIER[self.risk]
 
 
-@dataclass(frozen=True, slots=True)
-class Unit:
-    id: str
-    scheme: str
-    type: str
-    authority: str
-    district: str
-    lat: float
-    lon: float
-    bedspaces: int = 1
-    genders: tuple[str, ...] = GENDERS
+class Unit(msgspec.Struct, frozen=True, gc=False):
+    id: Text
+    type: UnitType
+    lat: Latitude
+    lon: Longitude
+    scheme: str = ""  # empty: the unit is its own scheme
+    authority: str = ""
+    district: str = ""
+    bedspaces: Annotated[int, msgspec.Meta(ge=1)] = 1
+    genders: tuple[Gender, ...] = GENDERS
     accepts_children: bool = False
-    max_children: int | None = None
-    max_boy_age: int | None = None
+    max_children: Count | None = None
+    max_boy_age: Count | None = None
     wheelchair_accessible: bool = False
     step_free: bool = False
     pets: bool = False
     accepts_nrpf: bool = False
     communal: bool = False
-    languages: tuple[str, ...] = ()
-    specialisms: tuple[str, ...] = ()
+    languages: tuple[LanguageCode, ...] = ()
+    specialisms: tuple[Specialism, ...] = ()
     specialist_only: bool = False
     available_from: dt.date | None = None
 
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    as_of: dt.date
-    units: tuple[Unit, ...]
-    referrals: tuple[Referral, ...]
-    weights: dict[str, float]
-
-
-class _Reader:
-    """Typed access to one JSON object, raising ProblemError that names item and field."""
-
-    __slots__ = ("item", "prefix")
-
-    def __init__(self, item: str, prefix: str = "") -> None:
-        self.item = item
-        self.prefix = prefix
-
-    def fail(self, name: str, message: str) -> ProblemError:
-        return ProblemError(self.item, self.prefix + name, message)
-
-    def obj(self, data: dict[str, Any], name: str) -> dict[str, Any]:
-        value = data.get(name)
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise self.fail(name, f"must be an object, got {_kind(value)}")
-        return value
-
-    def lst(self, data: dict[str, Any], name: str) -> list[Any]:
-        value = data.get(name)
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            raise self.fail(name, f"must be a list, got {_kind(value)}")
-        return value
-
-    def string(self, data: dict[str, Any], name: str, default: str | None = None) -> str:
-        value = data.get(name)
-        if value is None:
-            if default is None:
-                raise self.fail(name, "is required")
-            return default
-        if not isinstance(value, str):
-            raise self.fail(name, f"must be a string, got {_kind(value)}")
-        return value
-
-    def choice(self, data: dict[str, Any], name: str, allowed: tuple[str, ...]) -> str:
-        value = self.string(data, name)
-        if value not in allowed:
-            raise self.fail(name, f"unknown value {value!r} (allowed: {', '.join(allowed)})")
-        return value
-
-    def choices(self, data: dict[str, Any], name: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
-        values = self.lst(data, name)
-        for i, value in enumerate(values):
-            if value not in allowed:
-                raise ProblemError(
-                    self.item,
-                    f"{self.prefix}{name}[{i}]",
-                    f"unknown value {value!r} (allowed: {', '.join(allowed)})",
-                )
-        return tuple(values)
-
-    def strings(self, data: dict[str, Any], name: str, lower: bool = False) -> tuple[str, ...]:
-        values = self.lst(data, name)
-        for i, value in enumerate(values):
-            if not isinstance(value, str) or not value:
-                raise ProblemError(self.item, f"{self.prefix}{name}[{i}]", "must be a non-empty string")
-        return tuple(v.lower() for v in values) if lower else tuple(values)
-
-    def boolean(self, data: dict[str, Any], name: str) -> bool:
-        value = data.get(name)
-        if value is None:
-            return False
-        if value is not True and value is not False:
-            raise self.fail(name, f"must be true or false, got {_kind(value)}")
-        return value
-
-    def integer(self, data: dict[str, Any], name: str, minimum: int, default: int | None) -> int | None:
-        value = data.get(name)
-        if value is None:
-            if default is None and name in ("age", "bedspaces"):
-                raise self.fail(name, "is required")
-            return default
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise self.fail(name, f"must be an integer, got {_kind(value)}")
-        if value < minimum:
-            raise self.fail(name, f"must be >= {minimum}, got {value}")
-        return value
-
-    def number(self, data: dict[str, Any], name: str, low: float, high: float, required: bool) -> float:
-        value = data.get(name)
-        if value is None:
-            if required:
-                raise self.fail(name, "is required")
-            return 0.0
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            raise self.fail(name, f"must be a number, got {_kind(value)}")
-        if not (low <= value <= high) or math.isnan(value):
-            raise self.fail(name, f"must be between {low:g} and {high:g}, got {value}")
-        return float(value)
-
-    def date(self, data: dict[str, Any], name: str, required: bool) -> dt.date | None:
-        value = data.get(name)
-        if value is None:
-            if required:
-                raise self.fail(name, "is required")
-            return None
-        if not isinstance(value, str):
-            raise self.fail(name, f"must be a date string YYYY-MM-DD, got {_kind(value)}")
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            raise self.fail(name, f"is not a date YYYY-MM-DD: {value!r}") from None
-
-    def point(self, value: Any, name: str) -> tuple[float, float]:
-        if not isinstance(value, dict):
-            raise self.fail(name, f"must be an object {{lat, lon}}, got {_kind(value)}")
-        sub = _Reader(self.item, f"{self.prefix}{name}.")
-        return sub.number(value, "lat", -90.0, 90.0, True), sub.number(value, "lon", -180.0, 180.0, True)
+    def __post_init__(self) -> None:
+        if not self.scheme:
+            force_setattr(self, "scheme", self.id)
+        if self.district and not self.district.isupper():
+            force_setattr(self, "district", self.district.upper())
+        if self.languages:
+            force_setattr(self, "languages", _lower(self.languages))
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",
-            dict: "an object"}.get(type(value), type(value).__name__)
+class Problem(msgspec.Struct, frozen=True):
+    as_of: dt.date = msgspec.field(default_factory=_today)
+    units: tuple[Unit, ...] = ()
+    referrals: tuple[Referral, ...] = ()
+    weights: dict[str, Annotated[float, msgspec.Meta(ge=0.0)]] = {}
 
 
-def _label(kind: str, index: int, data: Any) -> str:
-    if isinstance(data, dict) and isinstance(data.get("id"), str):
-        return f"{kind}[{index}] (id {data['id']!r})"
-    return f"{kind}[{index}]"
+_DECODER = msgspec.json.Decoder(Problem)
 
 
-def _open_item(kind: str, index: int, data: Any) -> tuple[_Reader, str]:
-    """A reader for one unit or referral object, and its non-empty id."""
-    item = _label(kind, index, data)
-    if not isinstance(data, dict):
-        raise ProblemError(item, "", f"must be an object, got {_kind(data)}")
-    reader = _Reader(item)
-    ident = reader.string(data, "id")
-    if not ident:
-        raise reader.fail("id", "must not be empty")
-    return reader, ident
-
-
-def _parse_unit(index: int, data: Any) -> Unit:
-    r, uid = _open_item("units", index, data)
-    genders = r.choices(data, "genders", GENDERS) if data.get("genders") is not None else GENDERS
-    return Unit(
-        id=uid,
-        scheme=r.string(data, "scheme", uid) or uid,
-        type=r.choice(data, "type", UNIT_TYPES),
-        authority=r.string(data, "authority", ""),
-        district=r.string(data, "district", "").upper(),
-        lat=r.number(data, "lat", -90.0, 90.0, True),
-        lon=r.number(data, "lon", -180.0, 180.0, True),
-        bedspaces=r.integer(data, "bedspaces", 1, 1) or 1,
-        genders=genders,
-        accepts_children=r.boolean(data, "accepts_children"),
-        max_children=r.integer(data, "max_children", 0, None),
-        max_boy_age=r.integer(data, "max_boy_age", 0, None),
-        wheelchair_accessible=r.boolean(data, "wheelchair_accessible"),
-        step_free=r.boolean(data, "step_free"),
-        pets=r.boolean(data, "pets"),
-        accepts_nrpf=r.boolean(data, "accepts_nrpf"),
-        communal=r.boolean(data, "communal"),
-        languages=r.strings(data, "languages", lower=True),
-        specialisms=r.choices(data, "specialisms", SPECIALISMS),
-        specialist_only=r.boolean(data, "specialist_only"),
-        available_from=r.date(data, "available_from", False),
-    )
-
-
-def _parse_referral(index: int, data: Any) -> Referral:
-    r, rid = _open_item("referrals", index, data)
-    item = r.item
-    adults_raw = r.lst(data, "adults")
-    if not adults_raw:
-        raise r.fail("adults", "a referral needs at least one adult")
-    adults = []
-    for i, a in enumerate(adults_raw):
-        if not isinstance(a, dict):
-            raise r.fail(f"adults[{i}]", f"must be an object, got {_kind(a)}")
-        sub = _Reader(item, f"adults[{i}].")
-        adults.append(Adult(gender=sub.choice(a, "gender", GENDERS), age=sub.integer(a, "age", 0, None) or 0))
-    children = []
-    for i, c in enumerate(r.lst(data, "children")):
-        if not isinstance(c, dict):
-            raise r.fail(f"children[{i}]", f"must be an object, got {_kind(c)}")
-        sub = _Reader(item, f"children[{i}].")
-        children.append(Child(age=sub.integer(c, "age", 0, None) or 0, sex=sub.choice(c, "sex", SEXES)))
-    n = r.obj(data, "needs")
-    nr = _Reader(item, "needs.")
-    needs = Needs(
-        wheelchair=nr.boolean(n, "wheelchair"),
-        step_free=nr.boolean(n, "step_free"),
-        pets=nr.boolean(n, "pets"),
-        nrpf=nr.boolean(n, "nrpf"),
-        communal_unsuitable=nr.boolean(n, "communal_unsuitable"),
-        languages=nr.strings(n, "languages", lower=True),
-        interpreter_ok=nr.boolean(n, "interpreter_ok"),
-        specialisms=nr.choices(n, "specialisms", SPECIALISMS),
-    )
-    s = r.obj(data, "safety")
-    sr = _Reader(item, "safety.")
-    locations = tuple(sr.point(p, f"perpetrator_locations[{i}]")
-                      for i, p in enumerate(sr.lst(s, "perpetrator_locations")))
-    safety = Safety(
-        exclude_authorities=sr.strings(s, "exclude_authorities"),
-        exclude_districts=tuple(d.upper() for d in sr.strings(s, "exclude_districts")),
-        perpetrator_locations=locations,
-        min_distance_km=sr.number(s, "min_distance_km", 0.0, 40100.0, False),
-        separate_from=sr.strings(s, "separate_from"),
-    )
-    p = r.obj(data, "preferences")
-    pr = _Reader(item, "preferences.")
-    near_raw = p.get("near")
-    preferences = Preferences(
-        types=pr.choices(p, "types", UNIT_TYPES),
-        near=None if near_raw is None else pr.point(near_raw, "near"),
-    )
-    return Referral(
-        id=rid,
-        risk=r.choice(data, "risk", RISKS),
-        referred_on=r.date(data, "referred_on", True) or dt.date.min,
-        needed_by=r.date(data, "needed_by", False),
-        adults=tuple(adults),
-        children=tuple(children),
-        needs=needs,
-        safety=safety,
-        preferences=preferences,
-    )
+def read_problem(raw: bytes) -> Problem:
+    """Check a CONTRACT section 3 JSON document and return it as the optimiser's Structs."""
+    try:
+        problem = _DECODER.decode(raw)
+    except msgspec.ValidationError:
+        return parse_problem(msgspec.json.decode(raw))  # the slow way only to name the fault or forgive nulls
+    except (msgspec.DecodeError, UnicodeDecodeError) as error:  # msgspec raises the last as is
+        raise ProblemError("problem", "", f"not valid JSON: {error}") from None
+    _check_unique(problem)
+    return problem
 
 
 def parse_problem(data: Any) -> Problem:
-    """Validate a CONTRACT section 3 document and return it as frozen dataclasses."""
+    """Check a CONTRACT section 3 document (parsed JSON) and return it as the optimiser's Structs."""
+    try:
+        problem = msgspec.convert(data, Problem)
+    except msgspec.ValidationError:
+        try:
+            problem = msgspec.convert(_without_nulls(data, Problem), Problem)
+        except msgspec.ValidationError as error:
+            raise _named(error, data) from None
+    _check_unique(problem)
+    return problem
+
+
+def _check_unique(problem: Problem) -> None:
+    for kind, ids in (("units", [u.id for u in problem.units]), ("referrals", [r.id for r in problem.referrals])):
+        if len(set(ids)) == len(ids):
+            continue
+        seen: dict[str, int] = {}
+        for i, ident in enumerate(ids):
+            first = seen.setdefault(ident, i)
+            if first != i:
+                raise ProblemError(f"{kind}[{i}] (id {ident!r})", "id", f"duplicate id, first used by {kind}[{first}]")
+
+
+# Explicit nulls: a null where the schema has a default but takes no null is read as missing.
+
+class _Field(typing.NamedTuple):
+    null_is_missing: bool
+    struct: type[msgspec.Struct] | None  # the Struct of the value, or of each item of a tuple
+    many: bool
+
+
+def _strip(tp: Any) -> Any:
+    return typing.get_args(tp)[0] if typing.get_origin(tp) is Annotated else tp
+
+
+@cache
+def _plan(cls: type[msgspec.Struct]) -> dict[str, _Field]:
+    plan = {}
+    hints = typing.get_type_hints(cls, include_extras=True)
+    for info in msgspec.structs.fields(cls):
+        tp = _strip(hints[info.name])
+        union = typing.get_origin(tp) in (typing.Union, types.UnionType)
+        options = [_strip(t) for t in typing.get_args(tp)] if union else [tp]
+        nullable = type(None) in options
+        many = False
+        struct = None
+        for option in options:
+            if typing.get_origin(option) is tuple:
+                option, many = _strip(typing.get_args(option)[0]), True
+            if isinstance(option, type) and issubclass(option, msgspec.Struct):
+                struct = option
+        plan[info.name] = _Field(not info.required and not nullable, struct, many)
+    return plan
+
+
+def _without_nulls(data: Any, cls: type[msgspec.Struct]) -> Any:
     if not isinstance(data, dict):
-        raise ProblemError("problem", "", f"must be a JSON object, got {_kind(data)}")
-    top = _Reader("problem")
-    as_of = top.date(data, "as_of", False) or dt.datetime.now(dt.UTC).date()
-    units = tuple(_parse_unit(i, u) for i, u in enumerate(top.lst(data, "units")))
-    referrals = tuple(_parse_referral(i, r) for i, r in enumerate(top.lst(data, "referrals")))
-    _check_unique("units", units)
-    _check_unique("referrals", referrals)
-    weights_raw = top.obj(data, "weights")
-    weights: dict[str, float] = {}
-    for key, value in weights_raw.items():
-        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-            raise ProblemError("problem", f"weights.{key}", "must be a number >= 0")
-        weights[key] = float(value)
-    return Problem(as_of=as_of, units=units, referrals=referrals, weights=weights)
+        return data
+    plan = _plan(cls)
+    out = {}
+    for key, value in data.items():
+        spec = plan.get(key)
+        if spec is not None:
+            if value is None and spec.null_is_missing:
+                continue
+            if spec.struct is not None and value is not None:
+                if spec.many and isinstance(value, list):
+                    value = [_without_nulls(x, spec.struct) for x in value]
+                elif not spec.many:
+                    value = _without_nulls(value, spec.struct)
+        out[key] = value
+    return out
 
 
-def _check_unique(kind: str, items: tuple[Unit | Referral, ...]) -> None:
-    seen: dict[str, int] = {}
-    for i, x in enumerate(items):
-        first = seen.setdefault(x.id, i)
-        if first != i:
-            raise ProblemError(f"{kind}[{i}] (id {x.id!r})", "id", f"duplicate id, first used by {kind}[{first}]")
+# Errors: msgspec's path `$.referrals[3].adults[0].age` becomes item `referrals[3] (id 'r9')` and
+# field `adults[0].age`; the message gains the value at fault and, for a choice, the values allowed.
+
+_AT = re.compile(r"^(?P<message>.*) - at `\$(?P<path>.*)`$", re.DOTALL)
+_ITEM = re.compile(r"^\.(?P<kind>units|referrals)\[(?P<index>\d+)\]\.?")
+_MISSING = re.compile(r"^Object missing required field `(?P<name>[^`]+)`$")
+_STEP = re.compile(r"\.(\w+)|\[(\d+)\]")
+_NOTHING = object()
+
+
+def _named(error: msgspec.ValidationError, data: Any) -> ProblemError:
+    text = str(error)
+    at = _AT.match(text)
+    message, path = (at["message"], at["path"]) if at else (text, "")
+    missing = _MISSING.match(message)
+    if missing:
+        path = f"{path}.{missing['name']}"
+        message = "is required"
+    if path == ".weights[...]":  # msgspec does not name the key
+        path = ".weights." + next((k for k, v in data["weights"].items() if not _weight_ok(v)), "")
+    elif not missing:
+        message = _explained(message, path, data)
+    item = _ITEM.match(path)
+    if item is None:
+        return ProblemError("problem", path.lstrip("."), message)
+    kind, index = item["kind"], int(item["index"])
+    raw = data[kind][index]
+    label = f"{kind}[{index}] (id {raw['id']!r})" if isinstance(raw, dict) and isinstance(raw.get("id"), str) \
+        else f"{kind}[{index}]"
+    return ProblemError(label, path[item.end():], message)
+
+
+def _explained(message: str, path: str, data: Any) -> str:
+    """msgspec's message with the value given and, for an unknown choice, the values allowed."""
+    value: Any = data
+    tp: Any = Problem
+    for name, index in _STEP.findall(path):
+        if name:
+            value = value.get(name, _NOTHING) if isinstance(value, dict) else _NOTHING
+            tp = typing.get_type_hints(tp, include_extras=True).get(name) if _is_struct(tp) else None
+        else:
+            value = value[int(index)] if isinstance(value, list) and int(index) < len(value) else _NOTHING
+            tp = typing.get_args(tp)[0] if typing.get_origin(tp) is tuple else None
+        tp = _unwrapped(tp)
+    if message.startswith("Invalid RFC3339 encoded date"):
+        message = "is not a date YYYY-MM-DD"
+    elif "matching regex" in message and ".languages[" in path:
+        message = "is not an ISO 639-1 or ISO 639-3 code (two or three letters)"
+    elif message.startswith("Invalid enum value") and typing.get_origin(tp) is typing.Literal:
+        return f"unknown value {value!r} (allowed: {', '.join(typing.get_args(tp))})"
+    if value is not _NOTHING and "got" not in message:
+        return f"{message}, got {value!r}"
+    return message
+
+
+def _is_struct(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, msgspec.Struct)
+
+
+def _unwrapped(tp: Any) -> Any:
+    """The type without Annotated, and without None when it is optional."""
+    tp = _strip(tp)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        options = [t for t in typing.get_args(tp) if t is not type(None)]
+        tp = _strip(options[0]) if len(options) == 1 else tp
+    return tp
+
+
+def _weight_ok(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0

@@ -54,6 +54,7 @@ import numpy as np
 import numpy.typing as npt
 
 from optimiser.feasibility import EARTH_RADIUS_KM, NO_SPECIALISM, Index, IntArray, in_threads
+from optimiser.problem import Point
 from optimiser.vocabulary import SPECIALISMS, Capability, bits
 
 WEIGHTS = {"specialism": 20.0, "language": 10.0, "distance": 20.0, "near": 15.0, "waiting": 15.0,
@@ -92,8 +93,9 @@ class _FitData:
     near: FloatArray | None  # unit vectors, NaN where no place is asked
 
 
-def _unit_vectors(points: list[tuple[float, float] | None]) -> FloatArray:
-    arr = np.array([p if p is not None else (np.nan, np.nan) for p in points], dtype=np.float64).reshape(-1, 2)
+def _unit_vectors(points: list[Point | None]) -> FloatArray:
+    arr = np.array([(p.lat, p.lon) if p is not None else (np.nan, np.nan) for p in points],
+                   dtype=np.float64).reshape(-1, 2)
     la, lo = np.radians(arr[:, 0]), np.radians(arr[:, 1])
     return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
 

@@ -6,7 +6,6 @@ Kept lean because it is measured end to end: no import of the web stack or the d
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
@@ -53,21 +52,15 @@ def run_match(args: argparse.Namespace) -> int:
     import msgspec
 
     import optimiser
-    from service.fast_problem import decode_problem
 
     import_seconds = time.perf_counter() - started - read_seconds
-    problem = decode_problem(raw)  # well-formed input, checked in C; anything else goes to the parser
-    if problem is None:
-        try:
-            data = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise CliError(f"--problem: not valid JSON: {error}") from None
-        try:
-            problem = optimiser.parse_problem(data)
-        except optimiser.ProblemError as error:
-            raise CliError(f"{error.item}: field {error.field or '(whole item)'}: {error.message}") from None
-        del data  # the parsed problem holds all we need; the JSON tree is a large share of peak memory
-    del raw
+    try:
+        problem = optimiser.read_problem(raw)
+    except optimiser.ProblemError as error:
+        if error.item == "problem" and not error.field:
+            raise CliError(f"--problem: {error.message}") from None
+        raise CliError(f"{error.item}: field {error.field or '(whole item)'}: {error.message}") from None
+    del raw  # the problem holds all we need
     parse_seconds = time.perf_counter() - started - read_seconds - import_seconds
     result = optimiser.solve(problem, strategy=args.strategy, time_limit=args.time_limit)
     result.stats["read_seconds"] = round(read_seconds, 4)

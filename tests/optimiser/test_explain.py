@@ -81,7 +81,7 @@ def test_generator_is_seeded_and_valid() -> None:
     assert {u["type"] for u in a["units"]} >= {"refuge", "dispersed"}
 
 
-ALLOWED = {"numpy", "ortools", "refdata", "optimiser", "__future__"}
+ALLOWED = {"numpy", "msgspec", "ortools", "refdata", "optimiser", "__future__"}  # msgspec: the schema (issue 9)
 
 
 def test_optimiser_imports_only_stdlib_numpy_ortools() -> None:
