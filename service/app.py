@@ -10,7 +10,7 @@ from litestar import Litestar, Request, Response, get
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -29,6 +29,10 @@ from service.referrals.controller import ReferralController
 from service.reports.controller import ReportController
 from service.scheduler import scheduler_lifespan
 from service.settings import Settings
+from service.workspace import forms as workspace_forms
+from service.workspace.controller import STATIC as WORKSPACE_STATIC
+from service.workspace.controller import TEMPLATES as WORKSPACE_TEMPLATES
+from service.workspace.controller import ApiReferenceController, WorkspaceController
 
 API_VERSION = "1.0.0"
 
@@ -60,7 +64,7 @@ def openapi_config() -> OpenAPIConfig:
         title="Safe accommodation capacity and placement service",
         version=API_VERSION,
         path="/schema",
-        render_plugins=[SwaggerRenderPlugin()],
+        render_plugins=[JsonRenderPlugin()],  # Swagger UI: service.workspace, from vendored files
         components=Components(
             security_schemes={"ApiKey": SecurityScheme(type="http", scheme="bearer", description="API key")}
         ),
@@ -91,7 +95,8 @@ def create_app(
         route_handlers=[
             health, ready, ReferenceController, InventoryController, ReferralController, MatchingController,
             OfferController, WebhookController, ReportController,
-            DashboardController, dashboard_static_files(),
+            DashboardController, WorkspaceController, ApiReferenceController,
+            dashboard_static_files(WORKSPACE_STATIC),
         ],
         dependencies={"session": Provide(db.provide_session), "caller": Provide(_provide_caller, sync_to_thread=False)},
         middleware=[authentication_middleware()],
@@ -100,5 +105,5 @@ def create_app(
         lifespan=[database, scheduler_lifespan(all_jobs(settings))],  # scheduler after the engine
         state=State({"settings": settings, "session_maker": session_maker}),
         openapi_config=openapi_config(),
-        template_config=dashboard_templates(),
+        template_config=dashboard_templates(WORKSPACE_TEMPLATES, functions={"rows_for": workspace_forms.rows}),
     )

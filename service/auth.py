@@ -16,9 +16,10 @@ from service.caller import Caller, Role
 from service.errors import Invalid
 
 # Routes reachable without a key. Everything else needs one, and a guard naming its roles.
-# The dashboard (/login, /logout, /dashboard...) checks its own session cookie and role instead.
+# The dashboard and the workspace (/login, /logout, /dashboard, /workspace...) check their own session cookie
+# and role instead.
 PUBLIC_PATHS = {"/health", "/ready", "/login", "/logout"}
-PUBLIC_PREFIXES = ("/schema", "/static", "/dashboard")
+PUBLIC_PREFIXES = ("/schema", "/static", "/dashboard", "/workspace")
 
 # A row id in a path: PostgreSQL integer keys, so 1 to 2**31 - 1 (larger ones are 400, not a database error).
 PathId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]

@@ -40,19 +40,25 @@ SECURITY_HEADERS = {
 }
 
 
-def dashboard_templates() -> TemplateConfig[JinjaTemplateEngine]:
-    """Jinja templates of the dashboard (autoescaped)."""
-    return TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine)
+def dashboard_templates(*more: Path, functions: dict[str, Any] | None = None) -> TemplateConfig[JinjaTemplateEngine]:
+    """Jinja templates of the dashboard, and of other pages that share its layout (autoescaped);
+    `functions` become template globals."""
+
+    def add_globals(engine: JinjaTemplateEngine) -> None:
+        engine.engine.globals.update({"nav_links": service.nav_links, **(functions or {})})
+
+    return TemplateConfig(directory=[HERE / "templates", *more], engine=JinjaTemplateEngine,
+                          engine_callback=add_globals)
 
 
-def dashboard_static_files() -> Router:
-    """/static: the vendored Chart.js and the dashboard's own script and style sheet."""
+def dashboard_static_files(*more: Path) -> Router:
+    """/static: the vendored Chart.js, the dashboard's own script and style sheet, and other pages' assets."""
     return create_static_files_router(
-        path="/static", directories=[HERE / "static"], include_in_schema=False, name="dashboard-static",
+        path="/static", directories=[HERE / "static", *more], include_in_schema=False, name="dashboard-static",
     )
 
 
-def _same_origin(request: Request[Any, Any, Any]) -> bool:
+def same_origin(request: Request[Any, Any, Any]) -> bool:
     """A form post from this site's own pages (against login CSRF). Browsers say so in Sec-Fetch-Site
     (behind any proxy); older ones send Origin, compared with the host asked for. Scripts send neither."""
     fetch_site = request.headers.get("sec-fetch-site")
@@ -79,6 +85,12 @@ async def _caller(request: Request[Any, Any, Any], session: AsyncSession) -> Cal
     return await service.signed_in(session, request.cookies.get(service.COOKIE_NAME))
 
 
+def _not_for_this_role(caller: Caller) -> Template:
+    return Template("forbidden.html", status_code=403, context={
+        "caller": caller, "home": service.home_of(caller),
+        "message": "The dashboard is for commissioners and administrators."})
+
+
 class DashboardController(Controller):
     """Sign-in, sign-out, the dashboard page and the annual return files."""
 
@@ -87,15 +99,16 @@ class DashboardController(Controller):
 
     @get("/login")
     async def login_form(self, request: Request[Any, Any, Any], session: AsyncSession) -> Template | Redirect:
-        """The sign-in form (a signed-in visitor goes straight to the dashboard)."""
-        if await _caller(request, session) is not None:
-            return Redirect("/dashboard", status_code=303)
+        """The sign-in form (a signed-in visitor goes straight to their home page)."""
+        caller = await _caller(request, session)
+        if caller is not None:
+            return Redirect(service.home_of(caller), status_code=303)
         return Template("login.html", context={"error": None})
 
     @post("/login", status_code=303)
     async def login(self, request: Request[Any, Any, Any], session: AsyncSession) -> Template | Redirect:
-        """Start a session for a commissioner's or admin's key; anything else gets the form again."""
-        if not _same_origin(request):
+        """Start a session for a key of any role and land on that role's home; an unknown key gets the form again."""
+        if not same_origin(request):
             return Template("login.html", context={"error": "Sign in from this site's own form."}, status_code=403)
         await service.sign_out(session, request.cookies.get(service.COOKIE_NAME))  # a new sign-in, a new token
         form = await request.form()
@@ -104,13 +117,15 @@ class DashboardController(Controller):
             token, _ = await service.sign_in(session, key if isinstance(key, str) else "")
         except service.SignInRefused as refused:
             return Template("login.html", context={"error": refused.message}, status_code=refused.status)
+        caller = await service.signed_in(session, token)
+        assert caller is not None
         max_age = int(service.LIFETIME.total_seconds())
-        return Redirect("/dashboard", status_code=303, cookies=[_session_cookie(request, token, max_age)])
+        return Redirect(service.home_of(caller), status_code=303, cookies=[_session_cookie(request, token, max_age)])
 
     @post("/logout", status_code=303)
     async def logout(self, request: Request[Any, Any, Any], session: AsyncSession) -> Redirect:
         """End the session and forget the cookie."""
-        if _same_origin(request):
+        if same_origin(request):
             await service.sign_out(session, request.cookies.get(service.COOKIE_NAME))
         return Redirect("/login", status_code=303, cookies=[_session_cookie(request, "", 0)])
 
@@ -124,8 +139,10 @@ class DashboardController(Controller):
         caller = await _caller(request, session)
         if caller is None:
             return _to_login()
+        if caller.role not in service.DASHBOARD_ROLES:
+            return _not_for_this_role(caller)
         context: dict[str, Any] = {
-            "caller": caller, "authorities": await service.authority_choices(session, caller),
+            "caller": caller, "who": await service.describe(session, caller), "request_path": "/dashboard", "authorities": await service.authority_choices(session, caller),
             "query": {"start": start or "", "end": end or "", "authority": authority or "", "year": year or ""},
             "error": None,
         }
@@ -148,6 +165,8 @@ class DashboardController(Controller):
         caller = await _caller(request, session)
         if caller is None:
             return _to_login()
+        if caller.role not in service.DASHBOARD_ROLES:
+            return _not_for_this_role(caller)
         body, media_type, name = await service.annual_return_file(session, caller, year, authority, fmt,
                                                                   utcnow().date())
         return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})

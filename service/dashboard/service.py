@@ -2,8 +2,9 @@
 
 A session is a random token in an HttpOnly cookie; the database keeps only its SHA-256 digest, the
 key that started it and when it ends, so every service process recognises it and a stolen database
-gives no usable cookie. Only commissioners and admin may sign in (default deny, checked again on
-every request). The figures come from the reports feature; nothing here counts people itself.
+gives no usable cookie. The same sign-in opens the workspace of every role: each lands on its own home
+page, and each page checks the role again. The figures come from the reports feature; nothing
+here counts people itself.
 """
 
 from __future__ import annotations
@@ -25,12 +26,16 @@ from service.caller import Caller, Role
 from service.dashboard.models import DashboardSession
 from service.db import utcnow
 from service.errors import Invalid
+from service.inventory import service as inventory
 from service.reference import service as reference
 from service.reports import service as reports
 
 COOKIE_NAME = "safeaccom_dashboard"
 LIFETIME = timedelta(hours=8)
-ALLOWED_ROLES = frozenset({Role.COMMISSIONER, Role.ADMIN})
+DASHBOARD_ROLES = frozenset({Role.COMMISSIONER, Role.ADMIN})
+# Where each role lands after signing in (CONTRACT section 5).
+HOME = {Role.COMMISSIONER: "/dashboard", Role.PROVIDER: "/workspace/desk", Role.OFFICER: "/workspace/caseload",
+        Role.ADMIN: "/workspace/admin"}
 SUPPRESSED = "<5"
 DEFAULT_CHARACTERISTIC = "ethnicity"
 
@@ -51,8 +56,13 @@ REASON_NAMES = {
 }
 
 
+def home_of(caller: Caller) -> str:
+    """The page a signed-in caller lands on."""
+    return HOME[caller.role]
+
+
 class SignInRefused(Exception):
-    """A key that may not open the dashboard; `status` is 401 (unknown) or 403 (wrong role)."""
+    """A key that may not sign in; `status` is 401 (unknown or revoked)."""
 
     def __init__(self, status: int, message: str):
         super().__init__(message)
@@ -65,13 +75,11 @@ def _digest(token: str) -> str:
 
 
 async def sign_in(session: AsyncSession, api_key: str) -> tuple[str, datetime]:
-    """Start a session for a commissioner's or admin's key: the cookie's token (shown once) and its expiry."""
+    """Start a session for a key of any role: the cookie's token (shown once) and its expiry."""
     key = api_key.strip()
     caller = await access.authenticate(session, key) if key else None
     if caller is None:
         raise SignInRefused(401, "That key is not recognised, or it has been revoked.")
-    if caller.role not in ALLOWED_ROLES:
-        raise SignInRefused(403, "The dashboard is for commissioners and administrators; this key has another role.")
     await session.execute(delete(DashboardSession).where(DashboardSession.expires_at < utcnow()))
     token = secrets.token_urlsafe(32)
     expires_at = utcnow() + LIFETIME
@@ -83,7 +91,7 @@ async def sign_in(session: AsyncSession, api_key: str) -> tuple[str, datetime]:
 
 
 async def signed_in(session: AsyncSession, token: str | None) -> Caller | None:
-    """The caller behind a session cookie: None when missing, unknown, expired, revoked or of another role."""
+    """The caller behind a session cookie: None when missing, unknown, expired or revoked."""
     if not token:
         return None
     row = (await session.execute(
@@ -91,9 +99,47 @@ async def signed_in(session: AsyncSession, token: str | None) -> Caller | None:
         .where(DashboardSession.token_hash == _digest(token), DashboardSession.expires_at > utcnow(),
                ApiKey.revoked_at.is_(None))
     )).scalar_one_or_none()
-    if row is None or row.role not in ALLOWED_ROLES:
+    if row is None:
         return None
     return Caller(key_id=row.id, role=row.role, authority=row.authority_code, provider_id=row.provider_id)
+
+
+def csrf_token(token: str) -> str:
+    """The token every changing form carries: derived from the session's own (HttpOnly) token, so a page
+    on another site can neither read nor guess it, and nothing more is stored."""
+    return hashlib.sha256(b"csrf\0" + token.encode()).hexdigest()
+
+
+def csrf_ok(token: str | None, sent: object) -> bool:
+    """Whether a form's csrf_token belongs to this session."""
+    return bool(token) and isinstance(sent, str) and secrets.compare_digest(csrf_token(token or ""), sent)
+
+
+NAV = {
+    Role.ADMIN: [("/workspace/admin", "Home"), ("/workspace/caseload", "Caseload"), ("/workspace/desk", "Provider desk"),
+                 ("/workspace/offers", "Offers"), ("/workspace/placements", "Placements"),
+                 ("/workspace/match-runs", "Match runs"), ("/dashboard", "Dashboard")],
+    Role.OFFICER: [("/workspace/caseload", "Caseload"), ("/workspace/offers", "Offers"),
+                   ("/workspace/placements", "Placements"), ("/workspace/match-runs", "Match runs")],
+    Role.PROVIDER: [("/workspace/desk", "Desk"), ("/workspace/offers", "Offers"), ("/workspace/placements", "Placements")],
+    Role.COMMISSIONER: [("/dashboard", "Dashboard")],
+}
+
+
+def nav_links(caller: Caller) -> list[tuple[str, str]]:
+    """The pages this role may open, for the header."""
+    return NAV[caller.role]
+
+
+async def describe(session: AsyncSession, caller: Caller) -> str:
+    """Who is signed in, in words: the role and the authority or provider it acts for."""
+    role = {Role.ADMIN: "administrator", Role.OFFICER: "housing options officer", Role.PROVIDER: "provider",
+            Role.COMMISSIONER: "commissioner"}[caller.role]
+    if caller.provider_id is not None:
+        return f"{role}, {(await inventory.get_provider(session, caller.provider_id)).name}"
+    if caller.authority is not None:
+        return f"{role}, {(await reference.require_authority(session, caller.authority, field='authority')).name}"
+    return role if caller.role is Role.ADMIN else f"{role}, all authorities"
 
 
 async def sign_out(session: AsyncSession, token: str | None) -> None:

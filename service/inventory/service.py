@@ -474,3 +474,23 @@ async def confirm_availability(session: AsyncSession, caller: Caller, unit_ids: 
     for unit_id in sorted(found):
         audit.record(session, caller, "confirm", "unit", unit_id)
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def describe_units(session: AsyncSession, unit_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """What a list shows of these units (one query): label, size, scheme name, type, authority, district.
+
+    Never the address: officers see these before any placement exists.
+    """
+    if not unit_ids:
+        return {}
+    rows = await session.execute(
+        select(Unit.id, Unit.label, Unit.bedspaces, Unit.wheelchair_accessible, Unit.step_free, Scheme.id,
+               Scheme.name, Scheme.type, Scheme.authority_code, Scheme.district)
+        .join(Scheme, Unit.scheme_id == Scheme.id).where(Unit.id.in_(unit_ids))
+    )
+    return {
+        row[0]: {"unit_id": row[0], "label": row[1], "bedspaces": row[2], "wheelchair_accessible": row[3],
+                 "step_free": row[4], "scheme_id": row[5], "scheme_name": row[6], "type": row[7].value,
+                 "authority": row[8], "district": row[9]}
+        for row in rows
+    }

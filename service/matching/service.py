@@ -7,13 +7,14 @@ from datetime import timedelta
 from typing import Any
 
 import anyio
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import optimiser
 from service.audit import service as audit
 from service.caller import Caller, Role
 from service.db import utcnow
-from service.errors import Conflict, Invalid
+from service.errors import Conflict, Forbidden, Invalid, NotFound
 from service.inventory import service as inventory
 from service.inventory.service import Scheme, Unit
 from service.matching import worker
@@ -131,3 +132,26 @@ async def suitable(
         (int(r), int(u), score) for r, u, score in pairs
         if scheme_of[int(u)] not in exclusions.get(int(r), ())  # until the matcher reads exclude_schemes itself
     ]
+
+
+def _runs_of(caller: Caller) -> Any:
+    """The match runs a caller may read: an officer its authority's, admin every one."""
+    if caller.role is Role.ADMIN:
+        return select(MatchRun)
+    if caller.role is Role.OFFICER:
+        return select(MatchRun).where(MatchRun.authority_code == caller.authority)
+    raise Forbidden("match runs are for officers and admin")
+
+
+async def get_match_run(session: AsyncSession, caller: Caller, run_id: int) -> MatchRun:
+    """A stored match run (404 when it is another authority's); audited."""
+    run = await session.scalar(_runs_of(caller).where(MatchRun.id == run_id))
+    if run is None:
+        raise NotFound("match run", run_id)
+    audit.record(session, caller, "read", "match_run", run.id)
+    return run
+
+
+async def recent_match_runs(session: AsyncSession, caller: Caller, limit: int = 20) -> list[MatchRun]:
+    """The latest match runs the caller may read, newest first."""
+    return list(await session.scalars(_runs_of(caller).order_by(MatchRun.id.desc()).limit(limit)))

@@ -434,3 +434,53 @@ async def end_placement(
     await _free(session, unit, None)
     audit.record(session, caller, "end", "placement", placement.id)
     return placement
+
+
+async def referral_offers(session: AsyncSession, referral_id: int) -> list[dict[str, Any]]:
+    """A referral's offers, newest first, each with its unit, scheme and placement (one query; no address).
+
+    The caller has already been allowed to see the referral.
+    """
+    rows = await session.execute(
+        select(Offer, Unit.label, Scheme.name, Scheme.district, Placement.id, Placement.started_on,
+               Placement.ended_on, Placement.destination)
+        .join(Unit, Offer.unit_id == Unit.id).join(Scheme, Unit.scheme_id == Scheme.id)
+        .outerjoin(Placement, Placement.offer_id == Offer.id)
+        .where(Offer.referral_id == referral_id).order_by(Offer.created_at.desc(), Offer.id.desc())
+    )
+    return [
+        {"id": offer.id, "status": offer.status.value, "unit_id": offer.unit_id, "unit_label": label,
+         "scheme_name": name, "district": district, "created_at": offer.created_at, "expires_at": offer.expires_at,
+         "answered_at": offer.answered_at, "decline_reason": offer.decline_reason, "declined_by": offer.declined_by,
+         "placement_id": placement_id, "started_on": started_on, "ended_on": ended_on, "destination": destination}
+        for offer, label, name, district, placement_id, started_on, ended_on, destination in rows
+    ]
+
+
+async def list_placements(
+    session: AsyncSession, caller: Caller, *, live: bool, limit: int = 100, offset: int = 0
+) -> tuple[list[dict[str, Any]], int]:
+    """Placements the caller may see (the unit's provider, the referral's officers, admin), newest first;
+    live ones (not ended) or ended ones. One query for the page and one for the count; no address."""
+    query = (
+        select(Placement, Unit.label, Scheme.name, Scheme.district, Referral.authority_code)
+        .join(Unit, Placement.unit_id == Unit.id).join(Scheme, Unit.scheme_id == Scheme.id)
+        .join(Referral, Placement.referral_id == Referral.id)
+        .where(Placement.ended_on.is_(None) if live else Placement.ended_on.is_not(None))
+    )
+    if caller.role is Role.PROVIDER:
+        query = query.where(Scheme.provider_id == caller.provider_id)
+    elif caller.role is Role.OFFICER:
+        query = query.where(Referral.authority_code == caller.authority)
+    elif caller.role is not Role.ADMIN:
+        raise Forbidden("placements are for providers, officers and admin")
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.execute(
+        query.order_by(Placement.started_on.desc(), Placement.id.desc()).limit(limit).offset(offset))
+    items = [
+        {"id": placement.id, "referral_id": placement.referral_id, "unit_id": placement.unit_id,
+         "unit_label": label, "scheme_name": name, "district": district, "authority": authority,
+         "started_on": placement.started_on, "ended_on": placement.ended_on, "destination": placement.destination}
+        for placement, label, name, district, authority in rows
+    ]
+    return items, total or 0

@@ -74,18 +74,37 @@ async def test_admin_and_all_authority_commissioners_may_sign_in(client: AsyncCl
         assert response.status_code == 303, who
 
 
-async def test_other_roles_and_unknown_keys_get_the_form_again_without_the_key(
-    client: AsyncClient, world: World
-) -> None:
-    for key, status in ((world.keys["officer"], 403), (world.keys["provider"], 403),
-                        ("sak_not-a-real-key-at-all", 401), ("", 401)):
+async def test_unknown_keys_get_the_form_again_without_the_key(client: AsyncClient) -> None:
+    for key in ("sak_not-a-real-key-at-all", ""):
         response = await sign_in(client, key)
-        assert response.status_code == status, key
+        assert response.status_code == 401, key
         assert "set-cookie" not in response.headers
         assert 'name="api_key"' in response.text and 'role="alert"' in response.text
         if key:
             assert key not in response.text
     assert COOKIE not in client.cookies
+
+
+async def test_every_role_signs_in_at_the_same_form_and_lands_on_its_home(client: AsyncClient, world: World) -> None:
+    homes = {"commissioner": "/dashboard", "national_commissioner": "/dashboard", "admin": "/workspace/admin",
+             "officer": "/workspace/caseload", "provider": "/workspace/desk"}
+    for who, home in homes.items():
+        client.cookies.clear()
+        response = await sign_in(client, world.keys[who])
+        assert response.status_code == 303 and response.headers["location"] == home, who
+        assert (await client.get("/login")).headers["location"] == home, who
+
+
+async def test_officers_and_providers_are_signed_in_but_the_dashboard_is_not_theirs(
+    client: AsyncClient, world: World
+) -> None:
+    for who in ("officer", "provider"):
+        client.cookies.clear()
+        await signed_in(client, world, who)
+        for path in ("/dashboard", "/dashboard/annual-return.csv"):
+            response = await client.get(path)
+            assert response.status_code == 403 and "chart-occupancy" not in response.text, (who, path)
+            assert "commissioners and administrators" in response.text
 
 
 async def test_a_sign_in_posted_from_another_site_is_refused(client: AsyncClient, world: World) -> None:
