@@ -494,3 +494,31 @@ async def describe_units(session: AsyncSession, unit_ids: list[int]) -> dict[int
                  "authority": row[8], "district": row[9]}
         for row in rows
     }
+
+
+async def desk_units(session: AsyncSession, caller: Caller, stale_after: timedelta) -> list[dict[str, Any]]:
+    """The provider's desk (admin: every provider's): schemes by name, each with its units by label and their
+    status, available_from, confirmed_at, stale flag and version. One query; never the address."""
+    if caller.role is Role.PROVIDER:
+        scope = Scheme.provider_id == caller.provider_id
+    elif caller.role is Role.ADMIN:
+        scope = Scheme.id.is_not(None)
+    else:
+        raise Forbidden(f"the {caller.role.value} role has no provider's desk")
+    stale_before = utcnow() - stale_after
+    rows = await session.execute(
+        select(Scheme.id, Scheme.name, Scheme.type, Scheme.district, Unit)
+        .outerjoin(Unit, Unit.scheme_id == Scheme.id).where(scope)
+        .order_by(Scheme.name, Scheme.id, Unit.label, Unit.id)
+    )
+    schemes: dict[int, dict[str, Any]] = {}
+    for scheme_id, name, kind, district, unit in rows:
+        scheme = schemes.setdefault(scheme_id, {"id": scheme_id, "name": name, "type": kind.value,
+                                                "district": district, "units": []})
+        if unit is not None:
+            scheme["units"].append({
+                "id": unit.id, "label": unit.label, "bedspaces": unit.bedspaces, "status": unit.status.value,
+                "available_from": unit.available_from, "confirmed_at": unit.confirmed_at, "version": unit.version,
+                "stale": unit.status is UnitStatus.AVAILABLE and unit.confirmed_at < stale_before,
+            })
+    return list(schemes.values())

@@ -484,3 +484,14 @@ async def list_placements(
         for placement, label, name, district, authority in rows
     ]
     return items, total or 0
+
+
+async def pending_count(session: AsyncSession, caller: Caller) -> int:
+    """How many offers wait for the provider's answer (admin: all pending offers); one query."""
+    query = select(func.count()).select_from(Offer).where(Offer.status == OfferStatus.PENDING)
+    if caller.role is Role.PROVIDER:
+        query = query.join(Unit, Offer.unit_id == Unit.id).join(Scheme, Unit.scheme_id == Scheme.id).where(
+            Scheme.provider_id == caller.provider_id)
+    elif caller.role is not Role.ADMIN:
+        raise Forbidden(f"the {caller.role.value} role answers no offers")
+    return int(await session.scalar(query) or 0)

@@ -193,16 +193,19 @@ class WorkspaceController(Controller):
         """Change the household (PATCH with If-Match): a stale version is refused and the form kept."""
         caller, context, data = await _posted(request, session, OFFICER_ONLY)
         referral = await pages.referral_for_edit(session, caller, referral_id)
-        form, body = forms.household_form(data, await pages.authority_names(session))
-        version = forms.version_of(data)
+        current = referral.version
+        form, body = forms.household_form(data, await pages.authority_names(session), referral.referred_on)
         changed = None
         if form.ok:
             changed = await _attempt(
-                session, form, lambda: pages.update_referral(session, caller, referral_id, body, version),
+                session, form, lambda: pages.update_referral(session, caller, referral_id, body,
+                                                             forms.version_of(data)),
                 forms.household_field, "risk")
         if changed is None:
+            if form.values.get("conflict"):  # saving again overwrites what the other person saved
+                form.values["version"] = str(current)
             context.update(pages.household_choices(), form=form, editing=referral)
-            return _render("referral_form.html", context, 422 if form.errors else 200)
+            return _render("referral_form.html", context, 412 if form.values.get("conflict") else 422)
         return _back(f"/workspace/referrals/{referral_id}", "changed")
 
     @get("/referrals/{referral_id:int}/proposals")

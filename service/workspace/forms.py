@@ -155,16 +155,20 @@ def rows(values: Mapping[str, Any], prefix: str, default: int) -> int:
     return max(default, max(filled, default=-1) + 2)
 
 
-def household_form(data: Mapping[str, Sequence[str]], authorities: Mapping[str, str]) -> tuple[Form, dict[str, Any]]:
+def household_form(data: Mapping[str, Sequence[str]], authorities: Mapping[str, str],
+                   referred_on: date | None = None) -> tuple[Form, dict[str, Any]]:
     """The household form as the API's referral body, and the form with its errors.
 
     `authorities` maps lower-case names and codes to GSS codes, so officers can type "Leeds".
+    Editing, the date of referral is the stored one (`referred_on`) and is not part of the form.
     """
     form = Form()
     values = form.values
     for name in ("risk", "referred_on", "needed_by", "languages", "exclude_authorities", "exclude_districts",
-                 "perpetrator_districts", "min_distance_km", "separate_from"):
+                 "perpetrator_districts", "min_distance_km", "separate_from", "version"):
         values[name] = first(data, name)
+    if referred_on is not None:
+        values["referred_on"] = referred_on.isoformat()
     values["marac"] = first(data, "marac") == "yes"
     for name in ("needs", "specialisms", "types"):
         values[name] = [v for v in data.get(name, []) if v]
@@ -291,6 +295,11 @@ def refusal(form: Form, error: DomainError | msgspec.ValidationError, to_field: 
         field_id = to_field(path) or fallback
         message = _FRIENDLY.get(field_id) or "Check this answer: " + _words(text[: at.start()] if at else text)
         form.error(field_id, message)
+        return
+    if error.status == 412:
+        form.values["conflict"] = True
+        form.error(fallback, "Someone else changed this since you opened it. Check the answers below and "
+                             "save again if yours are still right")
         return
     if not error.errors:
         form.error(fallback, _words(error.detail))

@@ -13,14 +13,16 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.access.service import Caller, Role
+from service.casework import service as casework
 from service.dashboard.service import REASON_NAMES, TYPE_NAMES
 from service.inventory import service as inventory
 from service.inventory.schemas import AvailabilityIn
 from service.matching import service as matching
 from service.offers import service as offers
+from service.offers.service import OfferStatus
 from service.reference import service as reference
 from service.referrals import service as referrals
-from service.referrals.schemas import CloseIn, ReferralIn
+from service.referrals.schemas import CloseIn, ReferralIn, ReferralPatch
 from service.workspace import forms
 
 PAGE = 50
@@ -70,13 +72,19 @@ async def authority_names(session: AsyncSession) -> dict[str, str]:
 
 
 def household(referral: Any) -> dict[str, Any]:
-    """The household in words: who, and what they need."""
-    needs = referral.needs
+    """A referral's household in words: who, and what they need."""
+    return household_words(referral.household.get("adults", []), referral.household.get("children", []),
+                           referral.needs)
+
+
+def household_words(adults: list[dict[str, Any]], children: list[dict[str, Any]], needs: dict[str, Any]
+                    ) -> dict[str, Any]:
+    """Who is in a household and what they need, in words."""
     return {
         "adults": [f"{GENDER_NAMES.get(a['gender'], a['gender'])}, {a.get('age', a.get('age_band'))}"
-                   for a in referral.household.get("adults", [])],
+                   for a in adults],
         "children": [f"{CHILD_NAMES.get(c['sex'], c['sex'])}, {c.get('age', c.get('age_band'))}"
-                     for c in referral.household.get("children", [])],
+                     for c in children],
         "needs": [label for name, label in NEED_NAMES.items() if needs.get(name)],
         "languages": ", ".join(needs.get("languages", [])),
         "specialisms": ", ".join(dict(forms.SPECIALISMS).get(s, s) for s in needs.get("specialisms", [])),
@@ -113,8 +121,13 @@ async def referral_for_edit(session: AsyncSession, caller: Caller, referral_id: 
 
 async def update_referral(session: AsyncSession, caller: Caller, referral_id: int, body: dict[str, Any],
                           version: int | None) -> Any:
-    """PATCH /referrals/{id} with If-Match: the version the form showed."""
-    return await referrals.update_referral(session, caller, referral_id, body, version)
+    """PATCH /referrals/{id} with If-Match: the version the form showed (a pending offer the change makes
+    infeasible is withdrawn, as through the API)."""
+    patch = {key: value for key, value in body.items() if key != "referred_on"}
+    if not patch["equality"]:  # equality answers are never shown back to officers: unset means unchanged
+        del patch["equality"]
+    return await casework.update_referral(session, caller, referral_id, msgspec.convert(patch, ReferralPatch),
+                                          version)
 
 
 async def close_referral(session: AsyncSession, caller: Caller, referral_id: int, outcome: str, reason: str) -> Any:
@@ -165,21 +178,19 @@ async def match_run(session: AsyncSession, caller: Caller, run_id: int) -> dict[
 # --- offers and placements ----------------------------------------------------------------------------
 
 
-def provider_household(referral: Any) -> dict[str, Any]:
-    """What the unit's provider may read of the household (CONTRACT section 4): never safety,
-    equality or preferences."""
-    return {"risk": referral.risk.value, "marac": referral.marac, "referred_on": referral.referred_on,
-            "needed_by": referral.needed_by, **household(referral)}
+def provider_household(shown: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The household the offers feature lets the unit's provider read (CONTRACT section 4), in words."""
+    if shown is None:
+        return None
+    return {"risk": shown["risk"], "marac": shown["marac"], "referred_on": shown["referred_on"],
+            "needed_by": shown["needed_by"], **household_words(shown["adults"], shown["children"], shown["needs"])}
 
 
 async def offer(session: AsyncSession, caller: Caller, offer_id: int) -> dict[str, Any]:
     """One offer: its unit and, for the unit's provider while pending or accepted, the household."""
-    found = await offers.get_offer(session, caller, offer_id)
-    unit = (await inventory.describe_units(session, [found.unit_id]))[found.unit_id]
-    shown = None
-    if caller.role is Role.PROVIDER and found.status.value in ("pending", "accepted"):
-        shown = provider_household(await referrals.load(session, found.referral_id))
-    return {"offer": found, "unit": unit, "household": shown, "words": words,
+    view = await offers.get_offer(session, caller, offer_id)
+    unit = (await inventory.describe_units(session, [view.offer.unit_id]))[view.offer.unit_id]
+    return {"offer": view.offer, "unit": unit, "household": provider_household(view.household), "words": words,
             "decline_reasons": forms.DECLINE_REASONS}
 
 
@@ -202,15 +213,20 @@ async def offers_list(session: AsyncSession, caller: Caller, status: str, offset
     """Offers in scope with this status; for the provider, each pending one with its household."""
     if status not in ("pending", "accepted", "declined", "expired", "withdrawn"):
         status = "pending"
-    items, total = await offers.list_offers(session, caller, status, PAGE, max(offset, 0))
-    return {"items": items, "total": total, "status": status, "offset": max(offset, 0), "limit": PAGE,
+    views, total = await offers.list_offers(session, caller, OfferStatus(status), PAGE, max(offset, 0))
+    units = await inventory.describe_units(session, [view.offer.unit_id for view in views])
+    items = [{"id": view.offer.id, "status": view.offer.status.value, "referral_id": view.offer.referral_id,
+              "created_at": view.offer.created_at, "expires_at": view.offer.expires_at,
+              "scheme_name": units[view.offer.unit_id]["scheme_name"], "unit_label": units[view.offer.unit_id]["label"],
+              "household": provider_household(view.household)} for view in views]
+    return {"items": items, "pager_query": f"status={status}&", "total": total, "status": status, "offset": max(offset, 0), "limit": PAGE,
             "words": words, "statuses": ["pending", "accepted", "declined", "expired", "withdrawn"]}
 
 
 async def placements(session: AsyncSession, caller: Caller, ended: bool, offset: int) -> dict[str, Any]:
     """Live (or ended) placements in scope, newest first."""
     items, total = await offers.list_placements(session, caller, live=not ended, limit=PAGE, offset=max(offset, 0))
-    return {"items": items, "total": total, "ended": ended, "offset": max(offset, 0), "limit": PAGE,
+    return {"items": items, "pager_query": "ended=true&" if ended else "", "total": total, "ended": ended, "offset": max(offset, 0), "limit": PAGE,
             "words": words}
 
 
@@ -257,6 +273,7 @@ async def caseload(session: AsyncSession, caller: Caller, status: str, offset: i
     """The caseload: referrals oldest first, with waiting days, suitable_now and the pending offer."""
     if status not in ("open", "placed", "closed"):
         status = "open"
-    items, total = await referrals.caseload(session, caller, status, None, PAGE, max(offset, 0), stale_after)
-    return {"items": items, "total": total, "status": status, "offset": max(offset, 0), "limit": PAGE,
+    items, total = await casework.caseload(session, caller, status=status, limit=PAGE, offset=max(offset, 0),
+                                           stale_after=stale_after)
+    return {"items": items, "pager_query": f"status={status}&", "total": total, "status": status, "offset": max(offset, 0), "limit": PAGE,
             "words": words}
