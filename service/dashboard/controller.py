@@ -142,7 +142,8 @@ class DashboardController(Controller):
         if caller.role not in service.DASHBOARD_ROLES:
             return _not_for_this_role(caller)
         context: dict[str, Any] = {
-            "caller": caller, "who": await service.describe(session, caller), "request_path": "/dashboard", "authorities": await service.authority_choices(session, caller),
+            "caller": caller, "who": await service.describe(session, caller), "request_path": "/dashboard",
+            "csrf_token": service.csrf_token(request.cookies.get(service.COOKIE_NAME) or ""), "authorities": await service.authority_choices(session, caller),
             "query": {"start": start or "", "end": end or "", "authority": authority or "", "year": year or ""},
             "error": None,
         }

@@ -74,9 +74,10 @@ async def _seed(maker: async_sessionmaker[AsyncSession]) -> dict[str, str]:
     return keys
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 async def site(database_url: str) -> AsyncIterator[Site]:
-    """A database of its own (dropped afterwards), seeded, served by uvicorn in this event loop."""
+    """A database of its own (dropped afterwards), seeded, served by uvicorn in this event loop; shared by the
+    browser tests (each leaves the demo's stock usable: no test relies on another's changes)."""
     name = f"browser_{uuid.uuid4().hex[:8]}"
     server_admin = create_async_engine(db.async_url(database_url), isolation_level="AUTOCOMMIT")
     async with server_admin.connect() as connection:

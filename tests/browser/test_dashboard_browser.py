@@ -77,6 +77,8 @@ async def test_sign_in_see_every_chart_filter_and_download_the_return(chromium: 
         await page.get_by_label("API key", exact=True).focus()
         await page.keyboard.type(site.keys["admin"])
         await page.keyboard.press("Enter")
+        await expect(page).to_have_url(re.compile(r"/workspace/admin$"))  # admin lands on its home page
+        await page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
         await expect(page).to_have_url(re.compile(r"/dashboard$"))
         assert site.keys["admin"] not in page.url
         await expect(page.get_by_role("heading", level=1)).to_contain_text("occupancy and unmet need")
