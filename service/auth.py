@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
@@ -84,3 +86,30 @@ def caller_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Caller:
     if not isinstance(caller, Caller):
         raise NotAuthorizedException("an API key is required")
     return caller
+
+
+# Headers of every web page (dashboard, workspace): everything a page loads comes from this service
+# (scripts, styles, images, form targets), and it is never cached or framed.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "same-origin",  # no-referrer would make form posts say Origin: null
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+}
+
+
+def same_origin(request: Request[Any, Any, Any]) -> bool:
+    """A form post from this site's own pages (against login CSRF). Browsers say so in Sec-Fetch-Site
+    (behind any proxy); older ones send Origin, compared with the host asked for. Scripts send neither."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site in {"same-origin", "none"}
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    host = request.headers.get("x-forwarded-host") or request.headers.get("host", "")
+    return urlsplit(origin).netloc == host

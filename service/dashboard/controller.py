@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
@@ -19,6 +18,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.auth import PAGE_HEADERS, same_origin
 from service.caller import Caller
 from service.dashboard import service
 from service.db import utcnow
@@ -27,17 +27,6 @@ from service.settings import Settings
 
 HERE = Path(__file__).parent
 
-# Everything the pages load comes from this service: scripts, styles, images, form targets.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "same-origin",  # no-referrer would make form posts say Origin: null
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-}
 
 
 def dashboard_templates(*more: Path, functions: dict[str, Any] | None = None) -> TemplateConfig[JinjaTemplateEngine]:
@@ -56,19 +45,6 @@ def dashboard_static_files(*more: Path) -> Router:
     return create_static_files_router(
         path="/static", directories=[HERE / "static", *more], include_in_schema=False, name="dashboard-static",
     )
-
-
-def same_origin(request: Request[Any, Any, Any]) -> bool:
-    """A form post from this site's own pages (against login CSRF). Browsers say so in Sec-Fetch-Site
-    (behind any proxy); older ones send Origin, compared with the host asked for. Scripts send neither."""
-    fetch_site = request.headers.get("sec-fetch-site")
-    if fetch_site is not None:
-        return fetch_site in {"same-origin", "none"}
-    origin = request.headers.get("origin")
-    if origin is None:
-        return True
-    host = request.headers.get("x-forwarded-host") or request.headers.get("host", "")
-    return urlsplit(origin).netloc == host
 
 
 def _session_cookie(request: Request[Any, Any, Any], token: str, max_age: int) -> Cookie:
@@ -95,7 +71,7 @@ class DashboardController(Controller):
     """Sign-in, sign-out, the dashboard page and the annual return files."""
 
     include_in_schema = False
-    response_headers = SECURITY_HEADERS
+    response_headers = PAGE_HEADERS
 
     @get("/login")
     async def login_form(self, request: Request[Any, Any, Any], session: AsyncSession) -> Template | Redirect:
@@ -143,7 +119,8 @@ class DashboardController(Controller):
             return _not_for_this_role(caller)
         context: dict[str, Any] = {
             "caller": caller, "who": await service.describe(session, caller), "request_path": "/dashboard",
-            "csrf_token": service.csrf_token(request.cookies.get(service.COOKIE_NAME) or ""), "authorities": await service.authority_choices(session, caller),
+            "csrf_token": service.csrf_token(request.cookies.get(service.COOKIE_NAME) or ""),
+            "authorities": await service.authority_choices(session, caller),
             "query": {"start": start or "", "end": end or "", "authority": authority or "", "year": year or ""},
             "error": None,
         }

@@ -116,12 +116,14 @@ def csrf_ok(token: str | None, sent: object) -> bool:
 
 
 NAV = {
-    Role.ADMIN: [("/workspace/admin", "Home"), ("/workspace/caseload", "Caseload"), ("/workspace/desk", "Provider desk"),
+    Role.ADMIN: [("/workspace/admin", "Home"), ("/workspace/caseload", "Caseload"),
+                 ("/workspace/desk", "Provider desk"),
                  ("/workspace/offers", "Offers"), ("/workspace/placements", "Placements"),
                  ("/workspace/match-runs", "Match runs"), ("/dashboard", "Dashboard")],
     Role.OFFICER: [("/workspace/caseload", "Caseload"), ("/workspace/offers", "Offers"),
                    ("/workspace/placements", "Placements"), ("/workspace/match-runs", "Match runs")],
-    Role.PROVIDER: [("/workspace/desk", "Desk"), ("/workspace/offers", "Offers"), ("/workspace/placements", "Placements")],
+    Role.PROVIDER: [("/workspace/desk", "Desk"), ("/workspace/offers", "Offers"),
+                    ("/workspace/placements", "Placements")],
     Role.COMMISSIONER: [("/dashboard", "Dashboard")],
 }
 

@@ -20,10 +20,9 @@ from litestar.datastructures import State
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.access.service import Caller, Role
-from service.auth import PathId
+from service.auth import PAGE_HEADERS, PathId, same_origin
+from service.caller import Caller, Role
 from service.dashboard import service as sessions
-from service.dashboard.controller import SECURITY_HEADERS, same_origin
 from service.errors import DomainError
 from service.workspace import forms, pages
 
@@ -62,14 +61,16 @@ def _refused(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]
                    message="We could not find that. It may belong to another council or provider."
                    if exc.status == 404 else forms.sentence(exc.detail))
     return Template("workspace/error.html", context=context, status_code=exc.status,
-                    headers=SECURITY_HEADERS)
+                    headers=PAGE_HEADERS)
 
 
 def _multi(data: Any) -> dict[str, list[str]]:
     return {key: [v for v in data.getall(key) if isinstance(v, str)] for key in data}
 
 
-async def _page(request: Request[Any, Any, Any], session: AsyncSession, roles: set[Role]) -> tuple[Caller, dict[str, Any]]:
+async def _page(
+    request: Request[Any, Any, Any], session: AsyncSession, roles: set[Role]
+) -> tuple[Caller, dict[str, Any]]:
     """The signed-in caller of one of these roles and the layout's context; otherwise the sign-in or a 403."""
     token = request.cookies.get(sessions.COOKIE_NAME)
     caller = await sessions.signed_in(session, token)
@@ -81,7 +82,7 @@ async def _page(request: Request[Any, Any, Any], session: AsyncSession, roles: s
     }
     request.state.page = context
     if caller.role not in roles:
-        raise Stop(Template("forbidden.html", status_code=403, headers=SECURITY_HEADERS, context={
+        raise Stop(Template("forbidden.html", status_code=403, headers=PAGE_HEADERS, context={
             **context, "home": sessions.home_of(caller), "message": "This page is not part of your role's work."}))
     return caller, context
 
@@ -94,7 +95,7 @@ async def _posted(
     data = _multi(await request.form())
     if not same_origin(request) or not sessions.csrf_ok(request.cookies.get(sessions.COOKIE_NAME),
                                                         forms.first(data, "csrf_token")):
-        raise Stop(Template("forbidden.html", status_code=403, headers=SECURITY_HEADERS, context={
+        raise Stop(Template("forbidden.html", status_code=403, headers=PAGE_HEADERS, context={
             **context, "home": sessions.home_of(caller),
             "message": "This form has expired or was sent from another site. Go back, reload the page and try again."}))
     return caller, context, data
@@ -125,7 +126,7 @@ class WorkspaceController(Controller):
 
     path = "/workspace"
     include_in_schema = False
-    response_headers = SECURITY_HEADERS
+    response_headers = PAGE_HEADERS
     exception_handlers = {Stop: _stop, DomainError: _refused}  # type: ignore[dict-item]
 
     # --- admin ------------------------------------------------------------------------------------
@@ -433,7 +434,7 @@ class WorkspaceController(Controller):
 
 # Swagger UI sets inline style attributes as it draws, so styles (never scripts) may be inline here.
 API_REFERENCE_HEADERS = {
-    **SECURITY_HEADERS,
+    **PAGE_HEADERS,
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
         "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"

@@ -16,8 +16,8 @@ from typing import Any, get_args
 import msgspec
 
 from service.errors import DomainError
-from service.offers.schemas import DeclineReason, Destination
-from service.referrals.schemas import EqualityIn
+from service.offers import service as offers
+from service.referrals.service import ReferralIn
 from service.vocabulary import Specialism
 
 ADULT_ROWS = 2
@@ -38,14 +38,15 @@ SPECIALISMS = [(code, "LGBTQ+" if code == "lgbtq" else code.replace("_", " ").ca
 TYPES = [("refuge", "Refuge"), ("specialist_refuge", "Specialist refuge"), ("dispersed", "Dispersed"),
          ("move_on", "Move-on"), ("other_safe", "Other safe accommodation")]
 STATUSES = [("available", "Available"), ("unavailable", "Unavailable"), ("occupied", "Occupied")]
-DECLINE_REASONS = [(code, code.replace("_", " ").capitalize()) for code in get_args(DeclineReason)]
-DESTINATIONS = [(code, code.replace("_", " ").capitalize()) for code in get_args(Destination)]
+DECLINE_REASONS = [(code, code.replace("_", " ").capitalize()) for code in offers.DECLINE_REASONS]
+DESTINATIONS = [(code, code.replace("_", " ").capitalize()) for code in offers.DESTINATIONS]
 CLOSE_OUTCOMES = [("placed", "Placed"), ("withdrawn", "Withdrawn"), ("unmet", "Need not met")]
 
 
 def _equality_fields() -> list[tuple[str, str, list[tuple[str, str]]]]:
     out = []
-    for f in msgspec.structs.fields(EqualityIn):
+    equality = next(f.type for f in msgspec.structs.fields(ReferralIn) if f.name == "equality")
+    for f in msgspec.structs.fields(equality):
         values = [v for arg in get_args(f.type) for v in get_args(arg)]
         out.append((f.name, f.name.replace("_", " ").capitalize(), [(v, v.replace("_", " ").capitalize())
                                                                     for v in values]))
@@ -206,7 +207,7 @@ def household_form(data: Mapping[str, Sequence[str]], authorities: Mapping[str, 
     needs: dict[str, Any] = {name: name in values["needs"] for name, _, _ in NEEDS}
     needs["languages"] = []
     for code in _csv(values["languages"]):
-        if not re.fullmatch(r"[a-z]{2,3}", code.lower()) or code.lower() != code and len(code) > 3:
+        if not re.fullmatch(r"[a-z]{2,3}", code.lower()) or (code.lower() != code and len(code) > 3):
             form.error("languages", f"“{code}” is not a language code: use 2 or 3 letters, such as ur or bfi")
         needs["languages"].append(code.lower())
     needs["specialisms"] = [s for s in values["specialisms"] if s in {c for c, _ in SPECIALISMS}]

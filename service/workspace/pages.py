@@ -12,17 +12,17 @@ from typing import Any
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.access.service import Caller, Role
+from service.caller import Caller, Role
 from service.casework import service as casework
 from service.dashboard.service import REASON_NAMES, TYPE_NAMES
 from service.inventory import service as inventory
-from service.inventory.schemas import AvailabilityIn
+from service.inventory.service import AvailabilityIn
 from service.matching import service as matching
 from service.offers import service as offers
 from service.offers.service import OfferStatus
 from service.reference import service as reference
 from service.referrals import service as referrals
-from service.referrals.schemas import CloseIn, ReferralIn, ReferralPatch
+from service.referrals.service import CloseIn, ReferralIn, ReferralPatch
 from service.workspace import forms
 
 PAGE = 50
@@ -57,9 +57,9 @@ def household_choices() -> dict[str, Any]:
 def close_choices() -> dict[str, Any]:
     """Outcomes and, for each, its reasons."""
     return {"outcomes": forms.CLOSE_OUTCOMES,
-            "reasons": [("placed", "Placed", [("placed", "Placed")])]
-            + [("withdrawn", "Withdrawn", [(r, words(r)) for r in WITHDRAWN])]
-            + [("unmet", "Need not met", [(r, words(r)) for r in UNMET])]}
+            "reasons": [("placed", "Placed", [("placed", "Placed")]),
+                        ("withdrawn", "Withdrawn", [(r, words(r)) for r in WITHDRAWN]),
+                        ("unmet", "Need not met", [(r, words(r)) for r in UNMET])]}
 
 
 async def authority_names(session: AsyncSession) -> dict[str, str]:
@@ -219,14 +219,16 @@ async def offers_list(session: AsyncSession, caller: Caller, status: str, offset
               "created_at": view.offer.created_at, "expires_at": view.offer.expires_at,
               "scheme_name": units[view.offer.unit_id]["scheme_name"], "unit_label": units[view.offer.unit_id]["label"],
               "household": provider_household(view.household)} for view in views]
-    return {"items": items, "pager_query": f"status={status}&", "total": total, "status": status, "offset": max(offset, 0), "limit": PAGE,
+    return {"items": items, "pager_query": f"status={status}&", "total": total, "status": status,
+            "offset": max(offset, 0), "limit": PAGE,
             "words": words, "statuses": ["pending", "accepted", "declined", "expired", "withdrawn"]}
 
 
 async def placements(session: AsyncSession, caller: Caller, ended: bool, offset: int) -> dict[str, Any]:
     """Live (or ended) placements in scope, newest first."""
     items, total = await offers.list_placements(session, caller, live=not ended, limit=PAGE, offset=max(offset, 0))
-    return {"items": items, "pager_query": "ended=true&" if ended else "", "total": total, "ended": ended, "offset": max(offset, 0), "limit": PAGE,
+    return {"items": items, "pager_query": "ended=true&" if ended else "", "total": total, "ended": ended,
+            "offset": max(offset, 0), "limit": PAGE,
             "words": words}
 
 
@@ -275,5 +277,6 @@ async def caseload(session: AsyncSession, caller: Caller, status: str, offset: i
         status = "open"
     items, total = await casework.caseload(session, caller, status=status, limit=PAGE, offset=max(offset, 0),
                                            stale_after=stale_after)
-    return {"items": items, "pager_query": f"status={status}&", "total": total, "status": status, "offset": max(offset, 0), "limit": PAGE,
+    return {"items": items, "pager_query": f"status={status}&", "total": total, "status": status,
+            "offset": max(offset, 0), "limit": PAGE,
             "words": words}

@@ -40,13 +40,15 @@ def errors_of(html: str) -> dict[str, str]:
     summary = re.search(r'<div class="error-summary".*?</div>', html, re.S)
     if not summary:
         return {}
-    return {m[1]: re.sub(r"\s+", " ", m[2]).strip() for m in re.finditer(r'<a href="#([^"]*)">(.*?)</a>', summary[0], re.S)}
+    links = re.finditer(r'<a href="#([^"]*)">(.*?)</a>', summary[0], re.S)
+    return {m[1]: re.sub(r"\s+", " ", m[2]).strip() for m in links}
 
 
 def household(**overrides: Any) -> list[tuple[str, str]]:
     """A filled-in New referral form: a woman of 31 with a boy of 6, high risk, fleeing BD1."""
     fields = {
-        "risk": "high", "marac": "yes", "referred_on": date.today().isoformat(), "adult-0-gender": "female", "adult-0-age": "31",
+        "risk": "high", "marac": "yes", "referred_on": date.today().isoformat(), "adult-0-gender": "female",
+        "adult-0-age": "31",
         "child-0-sex": "male", "child-0-age": "6", "languages": "ur", "perpetrator_districts": "BD1",
         "min_distance_km": "10", "exclude_authorities": "", "exclude_districts": "", "separate_from": "",
     }

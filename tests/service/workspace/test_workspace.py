@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 from httpx import AsyncClient
@@ -14,8 +14,8 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.service.conftest import World, make_unit
-from tests.service.workspace.conftest import as_role, csrf_of, errors_of, household, submit
 from tests.service.workflow.conftest import make_referral, offer
+from tests.service.workspace.conftest import as_role, csrf_of, errors_of, household, submit
 
 ROLES = ("admin", "officer", "leeds_officer", "provider", "other_provider", "commissioner", "national_commissioner")
 SECRET = "Secret Row"  # the test scheme's address
@@ -136,7 +136,7 @@ async def test_new_referral_says_what_is_wrong_next_to_each_field_and_keeps_what
     for typed in ('value="thirty"', 'value="19"', 'value="Urdu, bn"', 'value="Leeds, Narnia"', 'value="far"'):
         assert typed in html, typed
     for field in errors:  # each error next to its field, and the field says so
-        assert f'id="{field}-error"' in html and f'aria-invalid="true"' in html
+        assert f'id="{field}-error"' in html and 'aria-invalid="true"' in html
     assert "Expected" not in html and "$." not in html  # no validator's jargon
 
     # What only the service can check (a district that does not exist) comes back next to its field too.
@@ -175,9 +175,11 @@ async def test_an_officer_registers_finds_units_offers_withdraws_and_closes(clie
                          {"referral_id": str(referral_id), "unit_id": str(unit["id"])})
     assert again.status_code == 409 and "pending offer" in " ".join(errors_of(again.text).values())
 
-    withdrawn = await submit(client, f"/workspace/referrals/{referral_id}", f"/workspace/offers/{offer_id}/withdraw", {})
+    page = f"/workspace/referrals/{referral_id}"
+    withdrawn = await submit(client, page, f"/workspace/offers/{offer_id}/withdraw", {})
     assert withdrawn.status_code == 303
-    assert (await client.get(f"/api/v1/offers/{offer_id}", headers=world.auth("officer"))).json()["status"] == "withdrawn"
+    read = await client.get(f"/api/v1/offers/{offer_id}", headers=world.auth("officer"))
+    assert read.json()["status"] == "withdrawn"
 
     refused = await submit(client, f"/workspace/referrals/{referral_id}", f"/workspace/referrals/{referral_id}/close",
                            {"outcome": "withdrawn"})
@@ -216,7 +218,8 @@ async def test_a_provider_reads_the_household_accepts_and_ends_the_placement(cli
     assert set(errors_of(late.text)) == {"destination"}  # the date is checked once the form is complete
     ended = await submit(client, placement, f"/workspace/placements/{placement_id}/end",
                          {"ended_on": "", "destination": "own_tenancy"})
-    assert ended.status_code == 422 and "ended_on" in errors_of(ended.text) and 'value="own_tenancy" selected' in ended.text
+    assert ended.status_code == 422 and "ended_on" in errors_of(ended.text)
+    assert 'value="own_tenancy" selected' in ended.text  # what was chosen is kept
     ended = await submit(client, placement, f"/workspace/placements/{placement_id}/end",
                          {"ended_on": date.today().isoformat(), "destination": "own_tenancy"})
     assert ended.status_code == 303
@@ -233,7 +236,9 @@ async def test_the_address_is_shown_only_on_a_placement(client: AsyncClient, wor
                 assert (SECRET in response.text) == path.startswith("/workspace/placements/"), (who, path)
 
 
-async def test_pages_forbid_inline_scripts_and_load_only_this_services_assets(client: AsyncClient, world: World) -> None:
+async def test_pages_forbid_inline_scripts_and_load_only_this_services_assets(
+    client: AsyncClient, world: World
+) -> None:
     ids = await _scene(client, world)
     for who in ("officer", "provider", "admin"):
         await as_role(client, world, who)
