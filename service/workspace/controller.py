@@ -127,7 +127,7 @@ class WorkspaceController(Controller):
     path = "/workspace"
     include_in_schema = False
     response_headers = PAGE_HEADERS
-    exception_handlers = {Stop: _stop, DomainError: _refused}  # type: ignore[dict-item]
+    exception_handlers = {Stop: _stop, DomainError: _refused}
 
     # --- admin ------------------------------------------------------------------------------------
 

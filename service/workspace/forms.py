@@ -207,7 +207,7 @@ def household_form(data: Mapping[str, Sequence[str]], authorities: Mapping[str, 
     needs: dict[str, Any] = {name: name in values["needs"] for name, _, _ in NEEDS}
     needs["languages"] = []
     for code in _csv(values["languages"]):
-        if not re.fullmatch(r"[a-z]{2,3}", code.lower()) or (code.lower() != code and len(code) > 3):
+        if not re.fullmatch(r"[a-z]{2,3}", code.lower()):
             form.error("languages", f"“{code}” is not a language code: use 2 or 3 letters, such as ur or bfi")
         needs["languages"].append(code.lower())
     needs["specialisms"] = [s for s in values["specialisms"] if s in {c for c, _ in SPECIALISMS}]
@@ -215,11 +215,11 @@ def household_form(data: Mapping[str, Sequence[str]], authorities: Mapping[str, 
 
     excluded = []
     for name in [part.strip() for part in values["exclude_authorities"].split(",") if part.strip()]:
-        code = authorities.get(name.lower())
-        if code is None:
+        gss = authorities.get(name.lower())
+        if gss is None:
             form.error("exclude_authorities", f"We do not know a council called “{name}”: check the spelling")
         else:
-            excluded.append(code)
+            excluded.append(gss)
     distance = values["min_distance_km"] or "0"
     try:
         km = float(distance)

@@ -133,7 +133,8 @@ async def update_referral(session: AsyncSession, caller: Caller, referral_id: in
 async def close_referral(session: AsyncSession, caller: Caller, referral_id: int, outcome: str, reason: str) -> Any:
     """POST /referrals/{id}/close."""
     data = msgspec.convert({"outcome": outcome, "reason": reason}, CloseIn)
-    return await referrals.close_referral(session, caller, referral_id, data)
+    return await referrals.close_referral(session, caller, referral_id, data,
+                                          has_pending_offer=offers.has_pending_offer)
 
 
 async def proposals(session: AsyncSession, caller: Caller, referral_id: int, stale_after: timedelta) -> dict[str, Any]:
@@ -267,7 +268,8 @@ async def set_availability(session: AsyncSession, caller: Caller, unit_id: int, 
                            available_from: date | None, version: int | None) -> Any:
     """PUT /units/{id}/availability with If-Match."""
     change = msgspec.convert({"status": status, "available_from": available_from}, AvailabilityIn)
-    return await inventory.set_availability(session, caller, unit_id, change, version)
+    return await inventory.set_availability(session, caller, unit_id, change, version,
+                                            has_live_placement=offers.has_live_placement)
 
 
 async def caseload(session: AsyncSession, caller: Caller, status: str, offset: int,
