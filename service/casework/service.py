@@ -11,8 +11,8 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.caller import Caller, Role
 from service.audit import service as audit
+from service.caller import Caller, Role
 from service.casework.schemas import CaseloadItem
 from service.db import utcnow
 from service.errors import Forbidden

@@ -30,7 +30,6 @@ from service.offers.schemas import DeclineReason, Destination
 from service.referrals import service as referrals
 from service.referrals.service import Referral, ReferralStatus
 
-
 # The codes a decline gives and where a household goes when a placement ends (the web forms' choices).
 DECLINE_REASONS: tuple[str, ...] = get_args(DeclineReason)
 DESTINATIONS: tuple[str, ...] = get_args(Destination)
