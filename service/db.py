@@ -8,12 +8,16 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
+import msgspec
 from litestar.datastructures import State
 from sqlalchemy import DateTime, Enum, MetaData
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
+
+from service.errors import NotFound
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,38 @@ class Base(DeclarativeBase):
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+Row = TypeVar("Row", bound=Base)
+
+
+async def get_or_404(session: AsyncSession, model: type[Row], ident: Any, *, lock: bool = False) -> Row:
+    """The row with this primary key, or NotFound naming its table.
+
+    With `lock`, the row is locked (SELECT ... FOR UPDATE) for the rest of the transaction and read
+    afresh, so what the caller checks is what it changes.
+    """
+    row = await session.get(model, ident, with_for_update=lock or None, populate_existing=lock)
+    if row is None:
+        raise NotFound(model.__tablename__, ident)
+    return row
+
+
+Out = TypeVar("Out")
+
+
+def response(kind: type[Out], row: object, **values: Any) -> Out:
+    """A response Struct from a row: each field is the row's attribute of that name, unless given in `values`.
+
+    `msgspec.convert(..., from_attributes=True)` does the copying (rows nested in `values` too), so
+    no mapper lists a response's fields by hand.
+    """
+    if not values:
+        return msgspec.convert(row, kind, from_attributes=True)
+    fields = getattr(kind, "__struct_fields__", ())
+    given = {name: values[name] if name in values else getattr(row, name)
+             for name in fields if name in values or hasattr(row, name)}
+    return msgspec.convert(given, kind, from_attributes=True)
 
 
 def str_enum(kind: type[enum.Enum]) -> Enum:

@@ -58,7 +58,7 @@ async def caseload(
             id=referral.id, status=referral.status.value, risk=referral.risk.value,
             referred_on=referral.referred_on, needed_by=referral.needed_by,
             waiting_days=max(0, (today - referral.referred_on).days),
-            household_size=len(referral.household.get("adults", [])) + len(referral.household.get("children", [])),
+            household_size=len(referral.adults) + len(referral.children),
             version=referral.version, pending_offer_id=pending.get(referral.id),
             placement_id=placed.get(referral.id), suitable_now=suited[referral.id],
         ))

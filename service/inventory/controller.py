@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated, Any
 
 import msgspec
@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.auth import PathId, allow, etag, parse_if_match
 from service.caller import Caller, Role
 from service.casework import service as casework
+from service.db import response
 from service.idempotency import service as idempotency
 from service.inventory import service
-from service.inventory.models import Provider, Scheme, Unit
 from service.inventory.schemas import (
     AvailabilityIn,
     AvailabilityOut,
@@ -48,42 +48,6 @@ from service.offers import service as offers
 ADMIN, OFFICER, PROVIDER, COMMISSIONER = Role.ADMIN, Role.OFFICER, Role.PROVIDER, Role.COMMISSIONER
 
 
-def provider_out(provider: Provider) -> ProviderOut:
-    return ProviderOut(id=provider.id, name=provider.name, authority=provider.authority_code,
-                       created_at=provider.created_at)
-
-
-def _scheme_fields(scheme: Scheme) -> dict[str, Any]:
-    return dict(
-        id=scheme.id, provider_id=scheme.provider_id, name=scheme.name, type=scheme.type.value,
-        authority=scheme.authority_code, district=scheme.district, genders=scheme.genders,
-        accepts_children=scheme.accepts_children, max_children=scheme.max_children,
-        max_boy_age=scheme.max_boy_age, pets=scheme.pets, accepts_nrpf=scheme.accepts_nrpf,
-        communal=scheme.communal, languages=scheme.languages, specialisms=scheme.specialisms,
-        specialist_only=scheme.specialist_only, created_at=scheme.created_at,
-    )
-
-
-def scheme_out(scheme: Scheme) -> SchemeOut:
-    return SchemeOut(**_scheme_fields(scheme))
-
-
-def desk_unit(unit: Unit, stale_after: timedelta) -> DeskUnit:
-    return DeskUnit(
-        id=unit.id, label=unit.label, bedspaces=unit.bedspaces, wheelchair_accessible=unit.wheelchair_accessible,
-        step_free=unit.step_free, status=unit.status.value, available_from=unit.available_from,
-        confirmed_at=unit.confirmed_at, stale=service.is_stale(unit, stale_after), version=unit.version,
-    )
-
-
-def unit_out(unit: Unit) -> UnitOut:
-    return UnitOut(
-        id=unit.id, scheme_id=unit.scheme_id, label=unit.label, bedspaces=unit.bedspaces,
-        wheelchair_accessible=unit.wheelchair_accessible, step_free=unit.step_free, status=unit.status.value,
-        available_from=unit.available_from, confirmed_at=unit.confirmed_at, version=unit.version,
-    )
-
-
 class InventoryController(Controller):
     path = "/api/v1"
     tags = ["inventory"]
@@ -91,12 +55,12 @@ class InventoryController(Controller):
     @post("/providers", guards=[allow(ADMIN)], status_code=201)
     async def create_provider(self, session: AsyncSession, caller: Caller, data: ProviderIn) -> ProviderOut:
         """Register a refuge provider organisation."""
-        return provider_out(await service.create_provider(session, caller, data.name, data.authority))
+        return response(ProviderOut, await service.create_provider(session, caller, data.name, data.authority))
 
     @post("/schemes", guards=[allow(ADMIN, PROVIDER)], status_code=201)
     async def create_scheme(self, session: AsyncSession, caller: Caller, data: SchemeIn) -> SchemeOut:
         """Register a scheme. The address is stored and never returned here."""
-        return scheme_out(await service.create_scheme(session, caller, data))
+        return response(SchemeOut, await service.create_scheme(session, caller, data))
 
     @post("/schemes/{scheme_id:int}/units", guards=[allow(ADMIN, PROVIDER)], status_code=201)
     async def create_unit(
@@ -104,13 +68,13 @@ class InventoryController(Controller):
     ) -> Response[UnitOut]:
         """Add a unit to a scheme."""
         unit = await service.create_unit(session, caller, scheme_id, data)
-        return Response(unit_out(unit), status_code=201, headers=etag(unit.version))
+        return Response(response(UnitOut, unit), status_code=201, headers=etag(unit.version))
 
     @get("/units/{unit_id:int}", guards=[allow(ADMIN, PROVIDER)])
     async def get_unit(self, session: AsyncSession, caller: Caller, unit_id: PathId) -> Response[UnitOut]:
         """A unit of the caller's own, with its version (also as ETag)."""
         unit = await service.get_unit(session, caller, unit_id)
-        return Response(unit_out(unit), headers=etag(unit.version))
+        return Response(response(UnitOut, unit), headers=etag(unit.version))
 
     @put("/units/{unit_id:int}/availability", guards=[allow(ADMIN, PROVIDER)])
     async def set_availability(
@@ -136,8 +100,7 @@ class InventoryController(Controller):
                                 headers={**etag(replay.version), "Idempotent-Replayed": "true"})
         unit = await service.set_availability(session, caller, unit_id, data, expected,
                                               has_live_placement=offers.has_live_placement)
-        answer = AvailabilityOut(id=unit.id, status=unit.status.value, available_from=unit.available_from,
-                                 version=unit.version, confirmed_at=unit.confirmed_at)
+        answer = response(AvailabilityOut, unit)
         if idempotency_key is not None:
             await idempotency.remember(session, caller.key_id, idempotency_key, 200, msgspec.to_builtins(answer))
         return Response(answer, headers=etag(unit.version))
@@ -147,7 +110,7 @@ class InventoryController(Controller):
         """The provider's own schemes (admin: all), without addresses, with their units counted by status."""
         found = await service.list_schemes(session, caller, state.settings.stale_after)
         return SchemeList(items=[
-            SchemeSummary(**_scheme_fields(scheme), units=UnitCounts(**counts)) for scheme, counts in found
+            response(SchemeSummary, scheme, units=UnitCounts(**counts)) for scheme, counts in found
         ])
 
     @get("/schemes/{scheme_id:int}", guards=[allow(ADMIN, PROVIDER)])
@@ -155,14 +118,17 @@ class InventoryController(Controller):
         """A scheme of the provider's own (admin: any), without its address, and its units."""
         scheme = await service.get_scheme(session, caller, scheme_id)
         units = await service.scheme_units(session, scheme.id)
-        return SchemeDetail(**_scheme_fields(scheme), units=[desk_unit(u, state.settings.stale_after) for u in units])
+        stale_after = state.settings.stale_after
+        return response(SchemeDetail, scheme, units=[
+            response(DeskUnit, u, stale=service.is_stale(u, stale_after)) for u in units
+        ])
 
     @patch("/schemes/{scheme_id:int}", guards=[allow(ADMIN, PROVIDER)])
     async def update_scheme(
         self, session: AsyncSession, caller: Caller, scheme_id: PathId, data: SchemePatch
     ) -> SchemeOut:
         """Change a scheme's name, eligibility or address (never echoed); infeasible pending offers are withdrawn."""
-        return scheme_out(await casework.update_scheme(session, caller, scheme_id, data))
+        return response(SchemeOut, await casework.update_scheme(session, caller, scheme_id, data))
 
     @patch("/units/{unit_id:int}", guards=[allow(ADMIN, PROVIDER)])
     async def update_unit(
@@ -175,7 +141,7 @@ class InventoryController(Controller):
     ) -> Response[UnitOut]:
         """Change a unit's label, bed spaces or access. If-Match: 412 when stale."""
         unit = await casework.update_unit(session, caller, unit_id, data, parse_if_match(if_match))
-        return Response(unit_out(unit), headers=etag(unit.version))
+        return Response(response(UnitOut, unit), headers=etag(unit.version))
 
     @post("/availability/confirm", guards=[allow(ADMIN, PROVIDER)], status_code=200)
     async def confirm(self, session: AsyncSession, caller: Caller, data: ConfirmIn) -> ConfirmOut:

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, Text, func
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
 from service.db import Base, str_enum
 
@@ -33,6 +33,7 @@ class Provider(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     authority_code: Mapped[str] = mapped_column(ForeignKey("authority.code"))
+    authority: Mapped[str] = synonym("authority_code")  # its name in the API
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
@@ -48,6 +49,7 @@ class Scheme(Base):
     name: Mapped[str] = mapped_column(String(200))
     type: Mapped[SchemeType] = mapped_column(str_enum(SchemeType))
     authority_code: Mapped[str] = mapped_column(ForeignKey("authority.code"), index=True)
+    authority: Mapped[str] = synonym("authority_code")  # its name in the API
     district: Mapped[str] = mapped_column(ForeignKey("postcode_district.district"))
     # Confidential: deferred so that no query loads it unless a handler asks for it by name.
     address: Mapped[str] = mapped_column(Text, deferred=True)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.audit import service as audit
 from service.caller import Caller, Role
 from service.changes import service as changes
-from service.db import utcnow
+from service.db import get_or_404, utcnow
 from service.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
 from service.inventory.models import Provider, Scheme, SchemeType, Unit, UnitStatus
 from service.inventory.schemas import (
@@ -88,9 +88,7 @@ async def create_scheme(session: AsyncSession, caller: Caller, data: SchemeIn) -
 
 async def create_unit(session: AsyncSession, caller: Caller, scheme_id: int, data: UnitIn) -> Unit:
     """Add a unit to a scheme (its provider, or admin)."""
-    scheme = await session.get(Scheme, scheme_id)
-    if scheme is None:
-        raise NotFound("scheme", scheme_id)
+    scheme = await get_or_404(session, Scheme, scheme_id)
     _require_owner(caller, scheme.provider_id)
     unit = Unit(
         scheme_id=scheme.id, label=data.label.strip(), bedspaces=data.bedspaces,
@@ -118,12 +116,20 @@ def _available_from(status: str, given: date | None) -> date | None:
 
 async def get_unit(session: AsyncSession, caller: Caller, unit_id: int) -> Unit:
     """A unit, for its provider or admin."""
-    unit = await session.get(Unit, unit_id)
-    if unit is None:
-        raise NotFound("unit", unit_id)
-    scheme = await session.get(Scheme, unit.scheme_id)
-    assert scheme is not None
+    unit, scheme = await unit_with_scheme(session, unit_id)
     _require_owner(caller, scheme.provider_id)
+    return unit
+
+
+async def _unit_to_change(session: AsyncSession, caller: Caller, unit_id: int, expected_version: int | None) -> Unit:
+    """The caller's own unit, row-locked; 412 when If-Match names another version than the unit's."""
+    unit, scheme = await lock_unit(session, unit_id)
+    _require_owner(caller, scheme.provider_id)
+    if expected_version is not None and expected_version != unit.version:
+        raise PreconditionFailed(
+            f"unit {unit_id} is at version {unit.version}, not {expected_version}; read it again",
+            headers={"ETag": f'"{unit.version}"'},
+        )
     return unit
 
 
@@ -137,17 +143,7 @@ async def set_availability(
     version and gets 412 instead of silently overwriting it. Placements belong to the offers
     feature, which is built on this one: its `has_live_placement` is passed in, not imported.
     """
-    unit = await session.scalar(select(Unit).where(Unit.id == unit_id).with_for_update())
-    if unit is None:
-        raise NotFound("unit", unit_id)
-    scheme = await session.get(Scheme, unit.scheme_id)
-    assert scheme is not None
-    _require_owner(caller, scheme.provider_id)
-    if expected_version is not None and expected_version != unit.version:
-        raise PreconditionFailed(
-            f"unit {unit_id} is at version {unit.version}, not {expected_version}; read it again",
-            headers={"ETag": f'"{unit.version}"'},
-        )
+    unit = await _unit_to_change(session, caller, unit_id, expected_version)
     if unit.status is UnitStatus.HELD:
         raise Conflict(f"unit {unit_id} is held by a pending offer; the offer must be answered first")
     if unit.status is UnitStatus.OCCUPIED and change.status != UnitStatus.OCCUPIED:
@@ -232,24 +228,17 @@ def owns(caller: Caller, scheme: Scheme) -> bool:
     return caller.role is Role.PROVIDER and caller.provider_id == scheme.provider_id
 
 
+async def unit_with_scheme(session: AsyncSession, unit_id: int, *, lock: bool = False) -> tuple[Unit, Scheme]:
+    """The unit and its scheme; with `lock`, the unit is row-locked for the rest of the transaction."""
+    unit = await get_or_404(session, Unit, unit_id, lock=lock)
+    scheme = await session.get(Scheme, unit.scheme_id)
+    assert scheme is not None
+    return unit, scheme
+
+
 async def lock_unit(session: AsyncSession, unit_id: int) -> tuple[Unit, Scheme]:
     """The unit, row-locked for the rest of the transaction, with its scheme."""
-    unit = await session.scalar(select(Unit).where(Unit.id == unit_id).with_for_update())
-    if unit is None:
-        raise NotFound("unit", unit_id)
-    scheme = await session.get(Scheme, unit.scheme_id)
-    assert scheme is not None
-    return unit, scheme
-
-
-async def unit_with_scheme(session: AsyncSession, unit_id: int) -> tuple[Unit, Scheme]:
-    """The unit and its scheme, unlocked."""
-    unit = await session.get(Unit, unit_id)
-    if unit is None:
-        raise NotFound("unit", unit_id)
-    scheme = await session.get(Scheme, unit.scheme_id)
-    assert scheme is not None
-    return unit, scheme
+    return await unit_with_scheme(session, unit_id, lock=True)
 
 
 async def scheme_address(session: AsyncSession, scheme_id: int) -> str:
@@ -356,10 +345,7 @@ async def list_schemes(
 
 async def get_scheme(session: AsyncSession, caller: Caller, scheme_id: int, *, lock: bool = False) -> Scheme:
     """A scheme of the caller's own provider (admin: any); 404 when there is none, 403 when another's."""
-    query = select(Scheme).where(Scheme.id == scheme_id)
-    scheme = await session.scalar(query.with_for_update() if lock else query)
-    if scheme is None:
-        raise NotFound("scheme", scheme_id)
+    scheme = await get_or_404(session, Scheme, scheme_id, lock=lock)
     _require_owner(caller, scheme.provider_id)
     return scheme
 
@@ -417,13 +403,7 @@ async def update_unit(
     session: AsyncSession, caller: Caller, unit_id: int, data: UnitPatch, expected_version: int | None
 ) -> tuple[Unit, list[str]]:
     """Change a unit's label, bed spaces or access; If-Match honoured (412 when stale). Returns the fields changed."""
-    unit, scheme = await lock_unit(session, unit_id)
-    _require_owner(caller, scheme.provider_id)
-    if expected_version is not None and expected_version != unit.version:
-        raise PreconditionFailed(
-            f"unit {unit_id} is at version {unit.version}, not {expected_version}; read it again",
-            headers={"ETag": f'"{unit.version}"'},
-        )
+    unit = await _unit_to_change(session, caller, unit_id, expected_version)
     changed = []
     for name in data.__struct_fields__:
         value = getattr(data, name)

@@ -12,19 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth import PathId, allow
 from service.caller import Caller, Role
+from service.db import response
 from service.notifications import service
-from service.notifications.models import Webhook
 from service.notifications.schemas import WebhookCreated, WebhookIn, WebhookOut
 
 ADMIN, OFFICER, PROVIDER, COMMISSIONER = Role.ADMIN, Role.OFFICER, Role.PROVIDER, Role.COMMISSIONER
-
-
-def webhook_out(webhook: Webhook) -> WebhookOut:
-    return WebhookOut(
-        id=webhook.id, url=webhook.url, events=webhook.events, provider_id=webhook.provider_id,
-        authority=webhook.authority_code, active=webhook.active, created_at=webhook.created_at,
-    )
-
 
 class WebhookController(Controller):
     path = "/api/v1/webhooks"
@@ -53,7 +45,8 @@ class WebhookController(Controller):
     ) -> OffsetPagination[WebhookOut]:
         """The caller's own active webhooks (admin: all); never their secrets."""
         rows, total = await service.list_webhooks(session, caller, limit, offset)
-        return OffsetPagination(items=[webhook_out(w) for w in rows], total=total, limit=limit, offset=offset)
+        items = [response(WebhookOut, w) for w in rows]
+        return OffsetPagination(items=items, total=total, limit=limit, offset=offset)
 
     @delete("/{webhook_id:int}", status_code=204)
     async def delete_webhook(self, session: AsyncSession, caller: Caller, webhook_id: PathId) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String, func, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, synonym
 
 from service.db import Base, str_enum
 
@@ -35,6 +35,7 @@ class Webhook(Base):
     events: Mapped[list[str]] = mapped_column(ARRAY(String(40)))
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("provider.id", ondelete="CASCADE"), index=True)
     authority_code: Mapped[str | None] = mapped_column(ForeignKey("authority.code"), index=True)
+    authority: Mapped[str | None] = synonym("authority_code")  # its name in the API
     created_by_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_key.id", ondelete="SET NULL"))
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-import msgspec
 from litestar import Controller, get, post
 from litestar.datastructures import State
 from litestar.pagination import OffsetPagination
@@ -13,19 +12,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth import PathId, allow
 from service.caller import Caller, Role
+from service.db import response
 from service.offers import service
 from service.offers.models import Offer, OfferStatus
-from service.offers.schemas import AcceptOut, DeclineIn, EndIn, EndOut, Household, OfferIn, OfferOut, PlacementOut
+from service.offers.schemas import AcceptOut, DeclineIn, EndIn, EndOut, OfferIn, OfferOut, PlacementOut
 from service.offers.service import OfferView
 
 
 def offer_out(offer: Offer, view: OfferView | None = None) -> OfferOut:
-    return OfferOut(
-        id=offer.id, referral_id=offer.referral_id, unit_id=offer.unit_id, status=offer.status.value,
-        expires_at=offer.expires_at, created_at=offer.created_at, answered_at=offer.answered_at,
-        decline_reason=offer.decline_reason if offer.status is OfferStatus.DECLINED else None,
+    return response(
+        OfferOut, offer, decline_reason=offer.decline_reason if offer.status is OfferStatus.DECLINED else None,
         reason=offer.decline_reason, scheme_id=view.scheme_id if view else None,
-        household=msgspec.convert(view.household, Household) if view and view.household else None,
+        household=view.household if view else None,
     )
 
 

@@ -20,7 +20,7 @@ import optimiser
 from service.audit import service as audit
 from service.caller import Caller, Role
 from service.changes import service as changes
-from service.db import utcnow
+from service.db import get_or_404, utcnow
 from service.errors import Conflict, Forbidden, Infeasible, Invalid, NotFound
 from service.inventory import service as inventory
 from service.inventory.service import Scheme, Unit, UnitStatus
@@ -141,25 +141,21 @@ def _payload(offer: Offer) -> dict[str, Any]:
             "status": offer.status.value, "expires_at": offer.expires_at.isoformat()}
 
 
-async def _lock_offer(session: AsyncSession, offer_id: int) -> Offer:
-    offer = await session.scalar(select(Offer).where(Offer.id == offer_id).with_for_update())
-    if offer is None:
-        raise NotFound("offer", offer_id)
-    return offer
-
-
 def _officer_of(caller: Caller, referral: Referral) -> bool:
     return caller.role is Role.OFFICER and caller.authority == referral.authority_code
 
 
+def _may_see(caller: Caller, referral: Referral, scheme: Scheme) -> bool:
+    """Admin, the referral's officers and the provider of the unit's scheme."""
+    return caller.role is Role.ADMIN or _officer_of(caller, referral) or inventory.owns(caller, scheme)
+
+
 async def get_offer(session: AsyncSession, caller: Caller, offer_id: int) -> OfferView:
     """An offer, for the referral's officers, the unit's provider and admin; with the household for its provider."""
-    offer = await session.get(Offer, offer_id)
-    if offer is None:
-        raise NotFound("offer", offer_id)
+    offer = await get_or_404(session, Offer, offer_id)
     referral = await referrals.load(session, offer.referral_id)
     _, scheme = await inventory.unit_with_scheme(session, offer.unit_id)
-    if not (caller.role is Role.ADMIN or _officer_of(caller, referral) or inventory.owns(caller, scheme)):
+    if not _may_see(caller, referral, scheme):
         raise NotFound("offer", offer_id)
     audit.record(session, caller, "read", "offer", offer.id)
     return _view(session, caller, offer, scheme.id, scheme.provider_id, referral)
@@ -182,8 +178,8 @@ def household_for_provider(referral: Referral) -> dict[str, Any]:
     return {
         "risk": referral.risk.value, "marac": referral.marac, "referred_on": referral.referred_on,
         "needed_by": referral.needed_by,
-        "adults": [{"gender": a["gender"], "age": a["age"]} for a in referral.household.get("adults", [])],
-        "children": [{"age": c["age"], "sex": c["sex"]} for c in referral.household.get("children", [])],
+        "adults": [{"gender": a["gender"], "age": a["age"]} for a in referral.adults],
+        "children": [{"age": c["age"], "sex": c["sex"]} for c in referral.children],
         "needs": dict(referral.needs),
     }
 
@@ -254,7 +250,7 @@ async def caseload_links(session: AsyncSession, referral_ids: list[int]) -> tupl
 
 async def _pending(session: AsyncSession, offer_id: int) -> tuple[Offer, Referral, Any, Any]:
     """Lock the offer, its referral and its unit, in that order (the same order everywhere: no deadlocks)."""
-    offer = await _lock_offer(session, offer_id)
+    offer = await get_or_404(session, Offer, offer_id, lock=True)
     referral = await referrals.load(session, offer.referral_id, lock=True)
     unit, scheme = await inventory.lock_unit(session, offer.unit_id)
     return offer, referral, unit, scheme
@@ -397,13 +393,10 @@ async def expire_offers(session: AsyncSession) -> int:
 
 async def _placement_in_scope(session: AsyncSession, caller: Caller, placement_id: int, *, lock: bool = False
                               ) -> tuple[Placement, Referral, Any, Any]:
-    query = select(Placement).where(Placement.id == placement_id)
-    placement = await session.scalar(query.with_for_update() if lock else query)
-    if placement is None:
-        raise NotFound("placement", placement_id)
+    placement = await get_or_404(session, Placement, placement_id, lock=lock)
     referral = await referrals.load(session, placement.referral_id)
-    unit, scheme = await (inventory.lock_unit if lock else inventory.unit_with_scheme)(session, placement.unit_id)
-    if not (caller.role is Role.ADMIN or _officer_of(caller, referral) or inventory.owns(caller, scheme)):
+    unit, scheme = await inventory.unit_with_scheme(session, placement.unit_id, lock=lock)
+    if not _may_see(caller, referral, scheme):
         raise NotFound("placement", placement_id)
     return placement, referral, unit, scheme
 

@@ -14,6 +14,7 @@ from service.auth import PathId, allow, etag, parse_if_match
 from service.caller import Caller, Role
 from service.casework import service as casework
 from service.casework.service import CaseloadItem, Offer, Placement
+from service.db import response
 from service.offers import service as offers
 from service.referrals import service
 from service.referrals.models import Referral
@@ -32,22 +33,12 @@ from service.referrals.schemas import (
 def referral_out(
     referral: Referral, offers: list[tuple[Offer, int]] | None = None, placement: Placement | None = None
 ) -> ReferralOut:
-    return ReferralOut(
-        id=referral.id, status=referral.status.value, authority=referral.authority_code, risk=referral.risk.value,
-        marac=referral.marac, referred_on=referral.referred_on, needed_by=referral.needed_by,
-        adults=referral.household.get("adults", []), children=referral.household.get("children", []),
-        needs=referral.needs, safety=referral.safety, preferences=referral.preferences, equality=referral.equality,
-        outcome=referral.outcome, close_reason=referral.close_reason, closed_at=referral.closed_at,
-        created_at=referral.created_at, version=referral.version,
-        offers=[
-            ReferralOfferOut(id=o.id, unit_id=o.unit_id, scheme_id=scheme_id, status=o.status.value,
-                             created_at=o.created_at, expires_at=o.expires_at, answered_at=o.answered_at,
-                             reason=o.decline_reason)
-            for o, scheme_id in offers or []
-        ],
-        placement=None if placement is None else ReferralPlacementOut(
-            id=placement.id, unit_id=placement.unit_id, scheme_id=_scheme_of(placement, offers or []),
-            started_on=placement.started_on, ended_on=placement.ended_on,
+    return response(
+        ReferralOut, referral,
+        offers=[response(ReferralOfferOut, o, scheme_id=scheme_id, reason=o.decline_reason)
+                for o, scheme_id in offers or []],
+        placement=None if placement is None else response(
+            ReferralPlacementOut, placement, scheme_id=_scheme_of(placement, offers or []),
             status="live" if placement.ended_on is None else "ended",
         ),
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, func
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, synonym
 
 from service.db import Base, str_enum
 
@@ -33,6 +33,7 @@ class Referral(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     authority_code: Mapped[str] = mapped_column(ForeignKey("authority.code"), index=True)
+    authority: Mapped[str] = synonym("authority_code")  # its name in the API
     created_by_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_key.id", ondelete="SET NULL"))
     status: Mapped[ReferralStatus] = mapped_column(str_enum(ReferralStatus))
     risk: Mapped[Risk] = mapped_column(str_enum(Risk))
@@ -52,3 +53,11 @@ class Referral(Base):
     # Raised by every change; PATCH needs If-Match with the version the officer last read.
     version: Mapped[int] = mapped_column(server_default="1")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    @property
+    def adults(self) -> list[dict[str, Any]]:
+        return list(self.household.get("adults", []))
+
+    @property
+    def children(self) -> list[dict[str, Any]]:
+        return list(self.household.get("children", []))

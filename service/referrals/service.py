@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.audit import service as audit
 from service.caller import Caller, Role
 from service.changes import service as changes
-from service.db import utcnow
+from service.db import get_or_404, utcnow
 from service.errors import Conflict, Invalid, NotFound, PreconditionFailed, PreconditionRequired
 from service.reference import service as reference
 from service.referrals.models import Referral, ReferralStatus, Risk
@@ -149,11 +149,8 @@ async def get_referral(
     session: AsyncSession, caller: Caller, referral_id: int, *, action: str = "read", lock: bool = False
 ) -> Referral:
     """A referral the caller may see (404 otherwise, so its existence is not revealed); audited."""
-    query = select(Referral).where(Referral.id == referral_id)
-    if lock:
-        query = query.with_for_update()
-    referral = await session.scalar(query)
-    if referral is None or not may_see(caller, referral):
+    referral = await load(session, referral_id, lock=lock)
+    if not may_see(caller, referral):
         raise NotFound("referral", referral_id)
     audit.record(session, caller, action, "referral", referral.id)
     return referral
@@ -232,7 +229,7 @@ async def problem_referrals(
         problems.append({
             "id": str(referral.id), "risk": referral.risk.value, "referred_on": referral.referred_on.isoformat(),
             "needed_by": referral.needed_by.isoformat() if referral.needed_by else None,
-            "adults": referral.household["adults"], "children": referral.household["children"],
+            "adults": referral.adults, "children": referral.children,
             "needs": referral.needs, "safety": safety, "preferences": referral.preferences,
         })
     return problems
@@ -253,11 +250,7 @@ def today() -> date:
 
 async def load(session: AsyncSession, referral_id: int, *, lock: bool = False) -> Referral:
     """A referral by id with no scope check, for the offers workflow (callers check scope themselves)."""
-    query = select(Referral).where(Referral.id == referral_id)
-    referral = await session.scalar(query.with_for_update() if lock else query)
-    if referral is None:
-        raise NotFound("referral", referral_id)
-    return referral
+    return await get_or_404(session, Referral, referral_id, lock=lock)
 
 
 async def linked_referral_ids(session: AsyncSession, referral: Referral) -> set[int]:
@@ -308,9 +301,9 @@ async def pseudonymise_closed(session: AsyncSession, retention: timedelta) -> in
     for referral in due:
         referral.household = {
             "adults": [{"gender": a["gender"], "age_band": _age_band(a["age"])}
-                       for a in referral.household.get("adults", [])],
+                       for a in referral.adults],
             "children": [{"sex": c["sex"], "age_band": _child_band(c["age"])}
-                         for c in referral.household.get("children", [])],
+                         for c in referral.children],
         }
         referral.needs = {k: v for k, v in referral.needs.items() if k not in ("languages", "interpreter_ok")}
         referral.safety = {}

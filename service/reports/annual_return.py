@@ -63,8 +63,8 @@ async def annual_return(session: AsyncSession, authority: str | None, year: int)
     by_type: dict[str, list[int]] = {t: [0, 0, 0] for t in SCHEME_TYPES}
     for referral, kind, _ in households.values():
         by_type[kind][0] += 1
-        by_type[kind][1] += len(referral.household.get("adults", []))
-        by_type[kind][2] += len(referral.household.get("children", []))
+        by_type[kind][1] += len(referral.adults)
+        by_type[kind][2] += len(referral.children)
 
     sections = [_table("households_by_type", "Households supported in safe accommodation, by type",
                        ["accommodation type", "households", "adults", "children"], list(SCHEME_TYPES),
@@ -74,9 +74,9 @@ async def annual_return(session: AsyncSession, authority: str | None, year: int)
                                  [name.replace("_", " "), "households"],
                                  Counter(r.equality.get(name, NOT_RECORDED) for r in supported)))
     sections.append(_counted("adults_by_age", "Adults supported, by age group", ["age group", "adults"],
-                             Counter(_age_band(a, False) for r in supported for a in r.household.get("adults", []))))
+                             Counter(_age_band(a, False) for r in supported for a in r.adults)))
     sections.append(_counted("children_by_age", "Children supported, by age group", ["age group", "children"],
-                             Counter(_age_band(c, True) for r in supported for c in r.household.get("children", []))))
+                             Counter(_age_band(c, True) for r in supported for c in r.children)))
     risk_counts = Counter(f"{r.risk.value}, {'at' if r.marac else 'not at'} MARAC" for r in supported)
     sections.append(_counted("risk", "Households supported, by risk level and MARAC", ["risk", "households"],
                              risk_counts, [f"{risk}, {marac} MARAC" for risk in ("high", "medium", "standard")

@@ -199,7 +199,7 @@ def _needs_flags(referral: Referral) -> list[str]:
     flags += [f"specialism:{s}" for s in needs.get("specialisms", [])]
     if needs.get("languages"):
         flags.append("language_other_than_english")
-    if referral.household.get("children"):
+    if referral.children:
         flags.append("with_children")
     return flags or ["none"]
 
