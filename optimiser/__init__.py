@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 
 from optimiser.explain import Result, assignment_reasons, rule_counts, unassigned_reasons
-from optimiser.feasibility import build_index, feasible_block, feasible_pairs, rules_broken
+from optimiser.feasibility import build_index, default_threads, feasible_block, feasible_pairs, rules_broken
 from optimiser.problem import Problem, ProblemError, Referral, Unit, parse_problem, read_problem
 from optimiser.solve import fit_scores, solve_greedy, solve_optimal, units_for
-from optimiser.vocabulary import RISKS, RULES
+from optimiser.vocabulary import RISKS, RULES, UNIT_RULES
 
 __all__ = [
     "RULES",
@@ -36,12 +36,17 @@ __all__ = [
 ]
 
 
-def solve(problem: Problem, strategy: str = "optimal", time_limit: float | None = None) -> Result:
-    """Assign units to referrals by `strategy` ("optimal" or "greedy") and explain the outcome."""
+def solve(problem: Problem, strategy: str = "optimal", time_limit: float | None = None,
+          threads: int | None = None) -> Result:
+    """Assign units to referrals by `strategy` ("optimal" or "greedy") and explain the outcome.
+
+    `threads` share the rules and fit scores of large problems (default: the CPUs this process may
+    use, at most 4).
+    """
     if strategy not in ("optimal", "greedy"):
         raise ValueError(f"unknown strategy {strategy!r}")
     t0 = time.perf_counter()
-    ix = build_index(problem)
+    ix = build_index(problem, default_threads() if threads is None else threads)
     pr, pc = feasible_pairs(ix)
     t1 = time.perf_counter()
     if strategy == "optimal":
@@ -100,7 +105,7 @@ def rank_units(problem: Problem, referral_id: str) -> tuple[list[dict[str, Any]]
             items.append({"unit": unit.id, "score": round(s, 2),
                           "reasons": assignment_reasons(referral, unit, problem.as_of)})
     counts = rule_counts(ix, rows)[0]
-    excluded: dict[str, int] = {code: int(n) for code, n in zip(RULES, counts, strict=True) if n}
+    excluded: dict[str, int] = {code: int(n) for code, n in zip(UNIT_RULES, counts, strict=True) if n}
     return items, excluded
 
 

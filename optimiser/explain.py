@@ -1,10 +1,12 @@
 """Reasons: why each household got its unit, and what kept each unassigned household out.
 
 For an unassigned referral every hard rule is counted on its own: how many units that rule alone
-rules out (a unit can be counted under several rules). Then, when some units were feasible:
-`separation`, the feasible units in schemes that host a household it must be kept apart from, and
-`capacity`, the other feasible units, which all went to households of equal or higher priority
-(same or higher risk tier for the optimal strategy; earlier in the queue for greedy).
+rules out (a unit can be counted under several rules). Then `separation`: the units of the schemes
+its `safety.exclude_schemes` names, plus the feasible units in schemes where a household of this
+problem that it must be kept apart from was placed; and `capacity`, the other feasible units, which
+all went to households of equal or higher priority (same or higher risk tier for the optimal
+strategy; earlier in the queue for greedy). A problem without units gives every referral the one
+reason `no_units`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 
 from optimiser.feasibility import Index, IntArray, chunks, haversine_km, rule_pass
 from optimiser.problem import Referral, Unit
-from optimiser.vocabulary import FLAG_RULES, RULES, Capability
+from optimiser.vocabulary import FLAG_RULES, RULES, UNIT_RULES, Capability
 
 
 @dataclass
@@ -54,6 +56,8 @@ def assignment_reasons(referral: Referral, unit: Unit, as_of: dt.date) -> list[s
         out.append("specialist support: " + ", ".join(spec))
     if n.pets:
         out.append("pets accepted")
+    if n.assistance_dog:
+        out.append("assistance dog welcome")
     if n.nrpf:
         out.append("accepts no recourse to public funds")
     if n.communal_unsuitable:
@@ -90,17 +94,17 @@ def _per_value(row_values: IntArray, count: Callable[[int], int]) -> IntArray:
 
 
 def rule_counts(ix: Index, rows: IntArray) -> np.ndarray:
-    """Units each hard rule rules out, on its own: shape (len(rows), len(RULES)).
+    """Units each rule of UNIT_RULES rules out, on its own: shape (len(rows), len(UNIT_RULES)).
 
     Most rules compare one referral attribute with one unit attribute, so the count is a lookup
     (sorted unit values, or one count per distinct referral value); only the distance rule needs
     the referral x unit matrix.
     """
-    counts = np.zeros((len(rows), len(RULES)), dtype=np.int64)
+    counts = np.zeros((len(rows), len(UNIT_RULES)), dtype=np.int64)
     if len(rows) == 0 or ix.n_classes == 0:
         return counts
     size = ix.class_size
-    col = {code: k for k, code in enumerate(RULES)}
+    col: dict[str, int] = {code: k for k, code in enumerate(UNIT_RULES)}
     cap = ix.c_cap.astype(np.int64)
     req = ix.r_req[rows].astype(np.int64)
     genders = int(Capability.ANY_GENDER)
@@ -137,6 +141,10 @@ def rule_counts(ix: Index, rows: IntArray) -> np.ndarray:
         n = sum(by_auth[a] for a in ea) + sum(by_district[d] for d in ed)
         n -= sum(both.get((a, d), 0) for a in ea for d in ed)
         counts[k, col["excluded_area"]] = int(n)
+    # excluded schemes (rule `separation`)
+    by_scheme = np.bincount(ix.c_scheme, weights=size, minlength=ix.n_scheme)
+    for k in np.flatnonzero(ix.r_has_excl_scheme[rows]).tolist():
+        counts[k, col["separation"]] = int(sum(by_scheme[x] for x in set(ix.excl_scheme[int(rows[k])])))
     # distance: the matrix, for referrals with perpetrator locations only
     with_locations = np.flatnonzero(np.isin(rows, ix.loc_owner))
     if len(with_locations):
@@ -162,6 +170,8 @@ def _later_than(ix: Index, rows: IntArray) -> IntArray:
 def unassigned_reasons(ix: Index, rows: IntArray, class_of: IntArray, pr: IntArray,
                        pc: IntArray) -> list[list[dict[str, Any]]]:
     """For each referral of `rows` (sorted, unassigned): the rule codes with their unit counts."""
+    if ix.n_classes == 0:
+        return [[{"code": "no_units", "units_excluded": 0}] for _ in range(len(rows))]
     counts = rule_counts(ix, rows)
     partners: dict[int, list[int]] = {}
     for a, b in ix.links:
@@ -173,18 +183,23 @@ def unassigned_reasons(ix: Index, rows: IntArray, class_of: IntArray, pr: IntArr
     units_before = np.concatenate([[0], np.cumsum(ix.class_size[pc])])  # feasible units of pairs before each
     # plain Python numbers from here: numpy scalars one at a time cost several times more
     totals = (units_before[ends] - units_before[starts]).tolist()
+    n_rules = len(RULES)
     for k, (i, row, total) in enumerate(zip(rows.tolist(), counts.tolist(), totals, strict=True)):
-        reasons = [{"code": code, "units_excluded": n} for code, n in zip(RULES, row, strict=True) if n]
+        reasons = [{"code": code, "units_excluded": n} for code, n in zip(RULES, row[:n_rules], strict=True) if n]
+        separated = row[n_rules]  # units of the schemes its safety.exclude_schemes names
+        capacity = 0
         if total:
             blocked_schemes = {int(ix.c_scheme[class_of[j]]) for j in partners.get(i, ()) if class_of[j] >= 0}
-            separated = 0
+            with_partner = 0  # feasible units in schemes where a linked household of this problem went
             if blocked_schemes:
                 cls = pc[starts[k]:ends[k]]
                 in_blocked = np.isin(ix.c_scheme[cls], list(blocked_schemes))
-                separated = int(ix.class_size[cls[in_blocked]].sum())
-            if separated:
-                reasons.append({"code": "separation", "units_excluded": separated})
-            if total - separated:
-                reasons.append({"code": "capacity", "units_excluded": total - separated})
+                with_partner = int(ix.class_size[cls[in_blocked]].sum())
+            separated += with_partner
+            capacity = total - with_partner
+        if separated:
+            reasons.append({"code": "separation", "units_excluded": separated})
+        if capacity:
+            reasons.append({"code": "capacity", "units_excluded": capacity})
         out.append(reasons)
     return out

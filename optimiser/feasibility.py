@@ -44,24 +44,19 @@ _T = TypeVar("_T")
 _R = TypeVar("_R")
 
 
-def _threads() -> int:
-    """SAFEACCOM_MATCH_THREADS, else the CPUs this process may use, at most 4."""
-    if os.environ.get("SAFEACCOM_MATCH_THREADS", "").isdigit():
-        return max(1, int(os.environ["SAFEACCOM_MATCH_THREADS"]))
+def default_threads() -> int:
+    """The CPUs this process may use, at most 4 (the service's Settings may choose otherwise)."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     return max(1, min(4, cpus))
 
 
-THREADS = _threads()
-
-
-def in_threads(fn: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
-    """[fn(x) for x in items] on up to THREADS threads: numpy lets go of the GIL in its array loops."""
-    if THREADS == 1 or len(items) < 2:
+def in_threads(fn: Callable[[_T], _R], items: Sequence[_T], threads: int) -> list[_R]:
+    """[fn(x) for x in items] on up to `threads` threads: numpy lets go of the GIL in its array loops."""
+    if threads <= 1 or len(items) < 2:
         return [fn(x) for x in items]
     from concurrent.futures import ThreadPoolExecutor  # 7 ms to import: only when there is work to share
 
-    with ThreadPoolExecutor(min(THREADS, len(items))) as pool:
+    with ThreadPoolExecutor(min(threads, len(items))) as pool:
         return list(pool.map(fn, items))
 
 
@@ -75,7 +70,7 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def rules_broken(referral: Referral, unit: Unit, as_of: dt.date) -> list[str]:
-    """The codes of the hard rules that forbid `unit` for `referral` (empty: feasible)."""
+    """The codes of the rules that forbid `unit` for `referral` (empty: feasible), in UNIT_RULES order."""
     broken: list[str] = []
     needs, safety = referral.needs, referral.safety
     if any(a.gender not in unit.genders for a in referral.adults):
@@ -94,6 +89,8 @@ def rules_broken(referral: Referral, unit: Unit, as_of: dt.date) -> list[str]:
         broken.append("step_free")
     if needs.pets and not unit.pets:
         broken.append("pets")
+    if needs.assistance_dog and unit.no_assistance_dog_reason is not None:
+        broken.append("assistance_dog")
     if needs.nrpf and not unit.accepts_nrpf:
         broken.append("nrpf")
     if needs.communal_unsuitable and unit.communal:
@@ -113,6 +110,8 @@ def rules_broken(referral: Referral, unit: Unit, as_of: dt.date) -> list[str]:
         broken.append("not_available")
     if referral.preferences.types and unit.type not in referral.preferences.types:
         broken.append("unit_type")
+    if unit.scheme in safety.exclude_schemes:
+        broken.append("separation")
     return broken
 
 
@@ -125,13 +124,14 @@ def _unit_key(u: Unit) -> tuple[object, ...]:
     return (u.scheme, u.type, u.authority, u.district, u.lat, u.lon, u.bedspaces, u.genders,
             u.accepts_children, u.max_children, u.max_boy_age, u.wheelchair_accessible, u.step_free,
             u.pets, u.accepts_nrpf, u.communal, u.languages, u.specialisms, u.specialist_only,
-            u.available_from)
+            u.available_from, u.no_assistance_dog_reason is None)
 
 
 # Capability flags as plain ints: enum arithmetic costs a microsecond per operation, per household.
 _GENDER_BIT = {name: int(flag) for name, flag in GENDER_FLAG.items()}
 _WHEELCHAIR, _STEP_FREE, _PETS = int(Capability.WHEELCHAIR), int(Capability.STEP_FREE), int(Capability.PETS)
 _NRPF, _NOT_COMMUNAL, _CHILDREN = int(Capability.NRPF), int(Capability.NOT_COMMUNAL), int(Capability.CHILDREN)
+_ASSISTANCE_DOG = int(Capability.ASSISTANCE_DOG)
 ALL_TYPES = (1 << len(UNIT_TYPES)) - 1  # a household without a type preference takes every type
 NO_SPECIALISM = 1 << len(SPECIALISMS)  # a unit that is not specialist-only takes every household
 
@@ -153,6 +153,8 @@ def unit_capabilities(u: Unit) -> int:
         cap |= _NOT_COMMUNAL
     if u.accepts_children:
         cap |= _CHILDREN
+    if u.no_assistance_dog_reason is None:
+        cap |= _ASSISTANCE_DOG
     return cap
 
 
@@ -174,6 +176,8 @@ def household_needs(r: Referral) -> int:
         req |= _NOT_COMMUNAL
     if r.children:
         req |= _CHILDREN
+    if n.assistance_dog:
+        req |= _ASSISTANCE_DOG
     return req
 
 
@@ -182,6 +186,7 @@ class Index:
     """The problem as arrays: unit classes (C) and referrals (R)."""
 
     problem: Problem
+    threads: int  # for the rules and fit scores of large problems
     # unit classes
     class_of_unit: IntArray
     class_units: list[list[int]]
@@ -210,16 +215,21 @@ class Index:
     r_types: npt.NDArray[np.uint8]
     r_tier: IntArray
     r_referred: IntArray
-    r_has_excl: BoolArray
+    # referrals' safety
+    r_has_excl: BoolArray  # excludes an authority or a district
+    excl_auth: list[list[int]]
+    excl_district: list[list[int]]
+    r_has_excl_scheme: BoolArray
+    excl_scheme: list[list[int]]
     loc_owner: IntArray  # perpetrator locations with min_distance > 0, sorted by owner
     loc_xyz: npt.NDArray[np.float64]
     loc_cos: npt.NDArray[np.float64]
-    n_auth: int
-    n_district: int
-    excl_auth: list[list[int]]
-    excl_district: list[list[int]]
     links: list[tuple[int, int]]  # separation links (i < j), referral indices
     ref_index: dict[str, int]
+    # sizes of the numberings
+    n_auth: int
+    n_district: int
+    n_scheme: int
     cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # derived arrays
 
     @property
@@ -231,9 +241,29 @@ class Index:
         return len(self.problem.referrals)
 
 
-def build_index(problem: Problem) -> Index:
+def build_index(problem: Problem, threads: int = 1) -> Index:
     """Arrays for the vectorised rules; units with identical fields are grouped into classes."""
-    units, refs = problem.units, problem.referrals
+    class_of_unit, class_units, rep = _unit_classes(problem.units)
+    codes = _Codes.number(rep)
+    return Index(
+        problem=problem,
+        threads=max(1, threads),
+        class_of_unit=class_of_unit,
+        class_units=class_units,
+        class_size=np.array([len(x) for x in class_units], dtype=np.int64),
+        rep=rep,
+        **_class_columns(rep, codes),
+        **_referral_columns(problem, codes),
+        **_safety_columns(problem.referrals, codes),
+        n_auth=len(codes.authorities),
+        n_district=len(codes.districts),
+        n_scheme=len(codes.schemes),
+    )
+
+
+def _unit_classes(units: tuple[Unit, ...]) -> tuple[IntArray, list[list[int]], list[Unit]]:
+    """Units that agree on every field the rules and the fit read form one class: (class of each
+    unit, the units of each class, one representative unit per class)."""
     keys: dict[tuple[object, ...], int] = {}
     class_of_unit = np.empty(len(units), dtype=np.int64)
     class_units: list[list[int]] = []
@@ -245,77 +275,120 @@ def build_index(problem: Problem) -> Index:
             class_units.append([])
         class_units[c].append(i)
         class_of_unit[i] = c
-    n_c = len(rep)
+    return class_of_unit, class_units, rep
 
-    languages: dict[str, int] = {}
-    for u in rep:
-        for code in u.languages:
-            languages.setdefault(code, len(languages) + 1)  # bit 0 is the "no language need" wildcard
-    words = max(1, (len(languages) + 1 + 63) // 64)
 
-    def lang_words(codes: tuple[str, ...] | None) -> list[int]:
+@dataclass
+class _Codes:
+    """Small integers for the strings that the rules compare, numbered from the units."""
+
+    languages: dict[str, int]  # bit of each language code; bit 0 is the "no language need" wildcard
+    words: int  # 64-bit words per language bit set
+    authorities: dict[str, int]
+    districts: dict[str, int]
+    schemes: dict[str, int]
+
+    @classmethod
+    def number(cls, rep: list[Unit]) -> _Codes:
+        languages: dict[str, int] = {}
+        authorities: dict[str, int] = {}
+        districts: dict[str, int] = {}
+        schemes: dict[str, int] = {}
+        for u in rep:
+            for code in u.languages:
+                languages.setdefault(code, len(languages) + 1)
+            authorities.setdefault(u.authority, len(authorities))
+            districts.setdefault(u.district, len(districts))
+            schemes.setdefault(u.scheme, len(schemes))
+        return cls(languages, max(1, (len(languages) + 1 + 63) // 64), authorities, districts, schemes)
+
+    def language_words(self, codes: tuple[str, ...] | None) -> list[int]:
+        """The bit set of `codes` (None: the wildcard) in 64-bit words."""
         value = 1 if codes is None else 0
         for code in codes or ():
-            bit = languages.get(code)
+            bit = self.languages.get(code)
             if bit is not None:
                 value |= 1 << bit
-        return [(value >> (64 * w)) & 0xFFFFFFFFFFFFFFFF for w in range(words)]
+        return [(value >> (64 * w)) & 0xFFFFFFFFFFFFFFFF for w in range(self.words)]
 
-    authorities: dict[str, int] = {}
-    districts: dict[str, int] = {}
-    schemes: dict[str, int] = {}
-    c_cap = np.empty(n_c, dtype=np.uint16)
-    c_lang = np.zeros((n_c, words), dtype=np.uint64)
-    c_spec_req = np.empty(n_c, dtype=np.uint8)
-    cols: dict[str, list[int]] = {k: [] for k in ("beds", "maxch", "maxboy", "auth", "district", "avail", "type",
-                                                   "scheme")}
+
+def _class_columns(rep: list[Unit], codes: _Codes) -> dict[str, Any]:
+    """The unit classes' fields as arrays (Index.c_*)."""
+    n_c = len(rep)
+    c_lang = np.zeros((n_c, codes.words), dtype=np.uint64)
     for c, u in enumerate(rep):
-        c_cap[c] = unit_capabilities(u)
-        words_c = lang_words(u.languages)
-        words_c[0] |= 1  # every unit matches the wildcard of referrals without a language need
-        c_lang[c] = words_c
-        c_spec_req[c] = bits(u.specialisms, SPECIALISMS) if u.specialist_only else NO_SPECIALISM
-        cols["beds"].append(u.bedspaces)
-        cols["maxch"].append(_NONE if u.max_children is None else u.max_children)
-        cols["maxboy"].append(_NONE if u.max_boy_age is None else u.max_boy_age)
-        cols["auth"].append(authorities.setdefault(u.authority, len(authorities)))
-        cols["district"].append(districts.setdefault(u.district, len(districts)))
-        cols["avail"].append(-_NONE if u.available_from is None else u.available_from.toordinal())
-        cols["type"].append(1 << UNIT_TYPES.index(u.type))
-        cols["scheme"].append(schemes.setdefault(u.scheme, len(schemes)))
+        words = codes.language_words(u.languages)
+        words[0] |= 1  # every unit matches the wildcard of referrals without a language need
+        c_lang[c] = words
+    return {
+        "c_cap": np.array([unit_capabilities(u) for u in rep], dtype=np.uint16),
+        "c_lang": c_lang,
+        "c_spec_req": np.array([bits(u.specialisms, SPECIALISMS) if u.specialist_only else NO_SPECIALISM
+                                for u in rep], dtype=np.uint8),
+        "c_beds": np.array([u.bedspaces for u in rep], dtype=np.int64),
+        "c_max_children": np.array([_NONE if u.max_children is None else u.max_children for u in rep],
+                                   dtype=np.int64),
+        "c_max_boy": np.array([_NONE if u.max_boy_age is None else u.max_boy_age for u in rep], dtype=np.int64),
+        "c_auth": np.array([codes.authorities[u.authority] for u in rep], dtype=np.int64),
+        "c_district": np.array([codes.districts[u.district] for u in rep], dtype=np.int64),
+        "c_xyz": _xyz(np.array([u.lat for u in rep], dtype=np.float64), np.array([u.lon for u in rep],
+                                                                                   dtype=np.float64)),
+        "c_avail": np.array([-_NONE if u.available_from is None else u.available_from.toordinal() for u in rep],
+                            dtype=np.int64),
+        "c_type_bit": np.array([1 << UNIT_TYPES.index(u.type) for u in rep], dtype=np.uint8),
+        "c_scheme": np.array([codes.schemes[u.scheme] for u in rep], dtype=np.int64),
+    }
 
+
+def _referral_columns(problem: Problem, codes: _Codes) -> dict[str, Any]:
+    """The households' fields as arrays (Index.r_*), but for their safety."""
+    refs = problem.referrals
     n_r = len(refs)
-    r_req = np.empty(n_r, dtype=np.uint16)
-    r_lang = np.zeros((n_r, words), dtype=np.uint64)
-    r_spec = np.empty(n_r, dtype=np.uint8)
-    r_size, r_nchild, r_boy, r_deadline, r_types, r_tier, r_referred = ([] for _ in range(7))
+    as_of = problem.as_of.toordinal()
+    r_lang = np.zeros((n_r, codes.words), dtype=np.uint64)
+    for i, r in enumerate(refs):
+        n = r.needs
+        r_lang[i] = codes.language_words(n.languages if n.languages and not n.interpreter_ok else None)
+    return {
+        "r_req": np.array([household_needs(r) for r in refs], dtype=np.uint16),
+        "r_lang": r_lang,
+        "r_spec": np.array([bits(r.needs.specialisms, SPECIALISMS) | NO_SPECIALISM for r in refs],
+                           dtype=np.uint8),
+        "r_size": np.array([r.size for r in refs], dtype=np.int64),
+        "r_nchild": np.array([len(r.children) for r in refs], dtype=np.int64),
+        "r_oldest_boy": np.array([max((c.age for c in r.children if c.sex == "male"), default=-1) for r in refs],
+                                 dtype=np.int64),
+        "r_deadline": np.array([r.needed_by.toordinal() if r.needed_by else as_of for r in refs], dtype=np.int64),
+        "r_types": np.array([bits(r.preferences.types, UNIT_TYPES) if r.preferences.types else ALL_TYPES
+                             for r in refs], dtype=np.uint8),
+        "r_tier": np.array([RISK_TIER[r.risk] for r in refs], dtype=np.int64),
+        "r_referred": np.array([r.referred_on.toordinal() for r in refs], dtype=np.int64),
+    }
+
+
+def _safety_columns(refs: tuple[Referral, ...], codes: _Codes) -> dict[str, Any]:
+    """Excluded areas and schemes, perpetrator locations and separation links."""
+    n_r = len(refs)
     r_has_excl = np.zeros(n_r, dtype=bool)
+    r_has_excl_scheme = np.zeros(n_r, dtype=bool)
     excl_auth: list[list[int]] = [[] for _ in range(n_r)]
     excl_district: list[list[int]] = [[] for _ in range(n_r)]
+    excl_scheme: list[list[int]] = [[] for _ in range(n_r)]
     loc_owner: list[int] = []
     loc_lat: list[float] = []
     loc_lon: list[float] = []
     loc_min: list[float] = []
     ref_index = {r.id: i for i, r in enumerate(refs)}
     links: set[tuple[int, int]] = set()
-    as_of = problem.as_of.toordinal()
     for i, r in enumerate(refs):
-        n = r.needs
-        r_req[i] = household_needs(r)
-        r_lang[i] = lang_words(n.languages if n.languages and not n.interpreter_ok else None)
-        r_spec[i] = bits(n.specialisms, SPECIALISMS) | NO_SPECIALISM
-        r_size.append(r.size)
-        r_nchild.append(len(r.children))
-        r_boy.append(max((c.age for c in r.children if c.sex == "male"), default=-1))
-        r_deadline.append(r.needed_by.toordinal() if r.needed_by else as_of)
-        r_types.append(bits(r.preferences.types, UNIT_TYPES) if r.preferences.types else ALL_TYPES)
-        r_tier.append(RISK_TIER[r.risk])
-        r_referred.append(r.referred_on.toordinal())
         s = r.safety
         if s.exclude_authorities or s.exclude_districts:
             r_has_excl[i] = True
-            excl_auth[i] = [authorities[a] for a in s.exclude_authorities if a in authorities]
-            excl_district[i] = [districts[d] for d in s.exclude_districts if d in districts]
+            excl_auth[i] = [codes.authorities[a] for a in s.exclude_authorities if a in codes.authorities]
+            excl_district[i] = [codes.districts[d] for d in s.exclude_districts if d in codes.districts]
+        if s.exclude_schemes:
+            r_has_excl_scheme[i] = True
+            excl_scheme[i] = [codes.schemes[x] for x in s.exclude_schemes if x in codes.schemes]
         if s.min_distance_km > 0:
             for p in s.perpetrator_locations:
                 loc_owner.append(i)
@@ -326,49 +399,19 @@ def build_index(problem: Problem) -> Index:
             j = ref_index.get(other)
             if j is not None and j != i:
                 links.add((min(i, j), max(i, j)))
-
-    rep_lat = np.array([u.lat for u in rep], dtype=np.float64)
-    rep_lon = np.array([u.lon for u in rep], dtype=np.float64)
     angle = np.minimum(np.array(loc_min, dtype=np.float64) / EARTH_RADIUS_KM, math.pi)
-    return Index(
-        problem=problem,
-        class_of_unit=class_of_unit,
-        class_units=class_units,
-        class_size=np.array([len(x) for x in class_units], dtype=np.int64),
-        rep=rep,
-        c_cap=c_cap,
-        c_beds=np.array(cols["beds"], dtype=np.int64),
-        c_max_children=np.array(cols["maxch"], dtype=np.int64),
-        c_max_boy=np.array(cols["maxboy"], dtype=np.int64),
-        c_lang=c_lang,
-        c_spec_req=c_spec_req,
-        c_auth=np.array(cols["auth"], dtype=np.int64),
-        c_district=np.array(cols["district"], dtype=np.int64),
-        c_xyz=_xyz(rep_lat, rep_lon),
-        c_avail=np.array(cols["avail"], dtype=np.int64),
-        c_type_bit=np.array(cols["type"], dtype=np.uint8),
-        c_scheme=np.array(cols["scheme"], dtype=np.int64),
-        r_req=r_req,
-        r_size=np.array(r_size, dtype=np.int64),
-        r_nchild=np.array(r_nchild, dtype=np.int64),
-        r_oldest_boy=np.array(r_boy, dtype=np.int64),
-        r_lang=r_lang,
-        r_spec=r_spec,
-        r_deadline=np.array(r_deadline, dtype=np.int64),
-        r_types=np.array(r_types, dtype=np.uint8),
-        r_tier=np.array(r_tier, dtype=np.int64),
-        r_referred=np.array(r_referred, dtype=np.int64),
-        r_has_excl=r_has_excl,
-        loc_owner=np.array(loc_owner, dtype=np.int64),
-        loc_xyz=_xyz(np.array(loc_lat, dtype=np.float64), np.array(loc_lon, dtype=np.float64)),
-        loc_cos=np.cos(angle),
-        n_auth=len(authorities),
-        n_district=len(districts),
-        excl_auth=excl_auth,
-        excl_district=excl_district,
-        links=sorted(links),
-        ref_index=ref_index,
-    )
+    return {
+        "r_has_excl": r_has_excl,
+        "excl_auth": excl_auth,
+        "excl_district": excl_district,
+        "r_has_excl_scheme": r_has_excl_scheme,
+        "excl_scheme": excl_scheme,
+        "loc_owner": np.array(loc_owner, dtype=np.int64),
+        "loc_xyz": _xyz(np.array(loc_lat, dtype=np.float64), np.array(loc_lon, dtype=np.float64)),
+        "loc_cos": np.cos(angle),
+        "links": sorted(links),
+        "ref_index": ref_index,
+    }
 
 
 def _lang_ok(ix: Index, rows: IntArray) -> BoolArray:
@@ -389,6 +432,19 @@ def _area_ok(ix: Index, rows: IntArray) -> BoolArray:
         bad_auth[k, ix.excl_auth[rows[li]]] = True
         bad_district[k, ix.excl_district[rows[li]]] = True
     ok[local] = ~(bad_auth[:, ix.c_auth] | bad_district[:, ix.c_district])
+    return ok
+
+
+def _scheme_ok(ix: Index, rows: IntArray) -> BoolArray:
+    """Units outside the schemes each referral's safety.exclude_schemes names."""
+    ok = np.ones((len(rows), ix.n_classes), dtype=bool)
+    local = np.flatnonzero(ix.r_has_excl_scheme[rows])
+    if len(local) == 0:
+        return ok
+    bad = np.zeros((len(local), max(1, ix.n_scheme)), dtype=bool)
+    for k, li in enumerate(local):
+        bad[k, ix.excl_scheme[rows[li]]] = True
+    ok[local] = ~bad[:, ix.c_scheme]
     return ok
 
 
@@ -424,7 +480,7 @@ def _distance_ok(ix: Index, rows: IntArray) -> BoolArray:
 
 
 def rule_pass(ix: Index, code: str, rows: IntArray) -> BoolArray:
-    """For referrals `rows` (sorted) x all classes: True where rule `code` allows the pair."""
+    """For referrals `rows` (sorted) x all classes: True where rule `code` (of UNIT_RULES) allows the pair."""
     if code == "gender":
         return (ix.r_req[rows, None] & ~ix.c_cap[None, :] & np.uint16(Capability.ANY_GENDER)) == 0
     if code in FLAG_RULES:
@@ -451,12 +507,14 @@ def rule_pass(ix: Index, code: str, rows: IntArray) -> BoolArray:
         return ix.c_avail[None, :] <= ix.r_deadline[rows, None]
     if code == "unit_type":
         return (ix.r_types[rows, None] & ix.c_type_bit[None, :]) != 0
+    if code == "separation":
+        return _scheme_ok(ix, rows)
     raise KeyError(code)
 
 
 def feasible_block(ix: Index, rows: IntArray) -> BoolArray:
     """All hard rules at once for referrals `rows` (sorted) x all classes."""
-    ok = (ix.r_req[rows, None] & ~ix.c_cap[None, :]) == 0  # gender, accessibility, pets, nrpf, communal, children
+    ok = (ix.r_req[rows, None] & ~ix.c_cap[None, :]) == 0  # every Capability: gender, access, pets, dogs, ...
     ok &= ix.r_size[rows, None] <= ix.c_beds[None, :]
     ok &= ix.r_nchild[rows, None] <= ix.c_max_children[None, :]
     ok &= ix.r_oldest_boy[rows, None] <= ix.c_max_boy[None, :]
@@ -466,6 +524,7 @@ def feasible_block(ix: Index, rows: IntArray) -> BoolArray:
     ok &= _lang_ok(ix, rows)
     ok &= _area_ok(ix, rows)
     ok &= _distance_ok(ix, rows)
+    ok &= _scheme_ok(ix, rows)
     return ok
 
 
@@ -487,7 +546,7 @@ def feasible_pairs(ix: Index) -> tuple[IntArray, IntArray]:
         # int32 halves the largest arrays of the whole solve
         return rows[r].astype(np.int32), (flat - r * n_c).astype(np.int32)
 
-    parts = in_threads(block, list(chunks(ix)))
+    parts = in_threads(block, list(chunks(ix)), ix.threads)
     if not parts:
         return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32)
     return np.concatenate([r for r, _ in parts]), np.concatenate([c for _, c in parts])

@@ -78,6 +78,7 @@ class Needs(msgspec.Struct, frozen=True, gc=False):
     pets: bool = False
     nrpf: bool = False
     communal_unsuitable: bool = False
+    assistance_dog: bool = False  # never a pet: only a unit's documented reason may refuse it
     languages: tuple[LanguageCode, ...] = ()
     interpreter_ok: bool = False
     specialisms: tuple[Specialism, ...] = ()
@@ -93,6 +94,7 @@ class Safety(msgspec.Struct, frozen=True, gc=False):
     perpetrator_locations: tuple[Point, ...] = ()
     min_distance_km: Annotated[float, msgspec.Meta(ge=0.0, le=40100.0)] = 0.0
     separate_from: tuple[Text, ...] = ()
+    exclude_schemes: tuple[Text, ...] = ()  # schemes where a linked household lives (rule `separation`)
 
     def __post_init__(self) -> None:
         if self.exclude_districts:
@@ -144,6 +146,7 @@ class Unit(msgspec.Struct, frozen=True, gc=False):
     pets: bool = False
     accepts_nrpf: bool = False
     communal: bool = False
+    no_assistance_dog_reason: Text | None = None  # null: assistance dogs welcome (rule `assistance_dog`)
     languages: tuple[LanguageCode, ...] = ()
     specialisms: tuple[Specialism, ...] = ()
     specialist_only: bool = False

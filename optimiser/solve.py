@@ -222,7 +222,7 @@ def fit_scores(ix: Index, r: IntArray, c: IntArray) -> FloatArray:
         out += w["waiting"] * f.waiting[rs]
         out -= _distance_terms(f, ix, rs, cs)
 
-    in_threads(part, range(0, len(r), FIT_CHUNK))
+    in_threads(part, range(0, len(r), FIT_CHUNK), ix.threads)
     score *= 100.0 / (sum(w.values()) or 1.0)
     return score
 

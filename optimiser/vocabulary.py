@@ -36,6 +36,7 @@ RuleCode = Literal[
     "wheelchair",
     "step_free",
     "pets",
+    "assistance_dog",
     "nrpf",
     "communal",
     "language",
@@ -47,9 +48,13 @@ RuleCode = Literal[
 ]
 RULES: tuple[RuleCode, ...] = get_args(RuleCode)
 
-# The rule that binds two referrals at once.
+# The rule that binds two referrals at once. It also rules out single units: those of the schemes a
+# referral's `safety.exclude_schemes` names (a linked household outside the problem lives there).
 PairRuleCode = Literal["separation"]
 PAIR_RULES: tuple[PairRuleCode, ...] = get_args(PairRuleCode)
+
+# Every code that can rule out one unit for one referral, in the order reasons list them.
+UNIT_RULES: tuple[RuleCode | PairRuleCode, ...] = (*RULES, *PAIR_RULES)
 
 # Why an unassigned household was left out: the rules above, `capacity` (feasible units went to
 # households of equal or higher priority) and `no_units` (no unit at all was considered).
@@ -74,6 +79,7 @@ class Capability(IntFlag):
     NRPF = 1 << 6
     NOT_COMMUNAL = 1 << 7
     CHILDREN = 1 << 8
+    ASSISTANCE_DOG = 1 << 9  # the unit has no documented reason to refuse one
 
     ANY_GENDER = FEMALE | MALE | NON_BINARY
 
@@ -87,6 +93,7 @@ FLAG_RULES: dict[RuleCode, Capability] = {
     "wheelchair": Capability.WHEELCHAIR,
     "step_free": Capability.STEP_FREE,
     "pets": Capability.PETS,
+    "assistance_dog": Capability.ASSISTANCE_DOG,
     "nrpf": Capability.NRPF,
     "communal": Capability.NOT_COMMUNAL,
 }

@@ -51,7 +51,8 @@ def km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def broken(r: dict[str, Any], u: dict[str, Any], as_of: str = AS_OF) -> set[str]:
-    """The hard rules of CONTRACT section 3 that the raw JSON pair breaks."""
+    """The hard rules of CONTRACT section 3 that the raw JSON pair breaks (and `separation` for a unit
+    of a scheme the referral's safety.exclude_schemes names)."""
     out = set()
     needs, safety, prefs = r.get("needs") or {}, r.get("safety") or {}, r.get("preferences") or {}
     children = r.get("children") or []
@@ -73,6 +74,8 @@ def broken(r: dict[str, Any], u: dict[str, Any], as_of: str = AS_OF) -> set[str]
         out.add("step_free")
     if needs.get("pets") and not u.get("pets"):
         out.add("pets")
+    if needs.get("assistance_dog") and u.get("no_assistance_dog_reason") is not None:
+        out.add("assistance_dog")
     if needs.get("nrpf") and not u.get("accepts_nrpf"):
         out.add("nrpf")
     if needs.get("communal_unsuitable") and u.get("communal"):
@@ -96,6 +99,8 @@ def broken(r: dict[str, Any], u: dict[str, Any], as_of: str = AS_OF) -> set[str]
     types = prefs.get("types") or []
     if types and u["type"] not in types:
         out.add("unit_type")
+    if (u.get("scheme") or u["id"]) in (safety.get("exclude_schemes") or []):
+        out.add("separation")
     return out
 
 

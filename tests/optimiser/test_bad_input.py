@@ -60,6 +60,13 @@ CASES = [
     (bad("referrals", 0, preferences={"near": {"lat": 1}}), "referrals[0] (id 'r1')", "preferences.near.lon"),
     (bad("referrals", 0, safety="none"), "referrals[0] (id 'r1')", "safety"),
     (bad("referrals", 1, id="r1"), "referrals[1] (id 'r1')", "id"),
+    (bad("referrals", 0, needs={"assistance_dog": "yes"}), "referrals[0] (id 'r1')", "needs.assistance_dog"),
+    (bad("units", 1, no_assistance_dog_reason=""), "units[1] (id 'u2')", "no_assistance_dog_reason"),
+    (bad("units", 1, no_assistance_dog_reason=True), "units[1] (id 'u2')", "no_assistance_dog_reason"),
+    (bad("referrals", 0, safety={"exclude_schemes": "s1"}), "referrals[0] (id 'r1')", "safety.exclude_schemes"),
+    (bad("referrals", 0, safety={"exclude_schemes": [""]}), "referrals[0] (id 'r1')", "safety.exclude_schemes[0]"),
+    (bad("units", 0, languages=["en", "english"]), "units[0] (id 'u1')", "languages[1]"),
+    (bad("referrals", 1, needs={"languages": ["e"]}), "referrals[1] (id 'r2')", "needs.languages[0]"),
 ]
 
 

@@ -20,7 +20,7 @@ from scipy.sparse.csgraph import maximum_bipartite_matching
 import optimiser
 from optimiser.feasibility import build_index, rule_pass
 from optimiser.solve import FIT_SCALE, fit_scores
-from optimiser.vocabulary import RULES
+from optimiser.vocabulary import UNIT_RULES
 
 from .helpers import AS_OF, broken, check_result
 
@@ -51,6 +51,7 @@ def units(draw: st.DrawFn, n: int) -> list[dict[str, Any]]:
             "languages": draw(st.lists(st.sampled_from(LANGS), max_size=2, unique=True)),
             "specialisms": draw(st.lists(st.sampled_from(SPECS), max_size=2, unique=True)),
             "specialist_only": draw(st.booleans()), "available_from": draw(st.sampled_from([*DATES, None])),
+            "no_assistance_dog_reason": draw(st.sampled_from([None, None, "a resident's allergy"])),
         })
     return out
 
@@ -72,6 +73,7 @@ def referrals(draw: st.DrawFn, n: int, links: bool) -> list[dict[str, Any]]:
             "needs": {
                 "wheelchair": draw(st.booleans()), "step_free": draw(st.booleans()), "pets": draw(st.booleans()),
                 "nrpf": draw(st.booleans()), "communal_unsuitable": draw(st.booleans()),
+                "assistance_dog": draw(st.booleans()),
                 "languages": draw(st.lists(st.sampled_from([*LANGS, "so"]), max_size=2, unique=True)),
                 "interpreter_ok": draw(st.booleans()),
                 "specialisms": draw(st.lists(st.sampled_from(SPECS), max_size=2, unique=True)),
@@ -82,6 +84,8 @@ def referrals(draw: st.DrawFn, n: int, links: bool) -> list[dict[str, Any]]:
                 "perpetrator_locations": locations,
                 "min_distance_km": draw(st.sampled_from([0, 10, 40])),
                 "separate_from": [f"r{draw(st.integers(0, n - 1))}"] if links and draw(st.booleans()) else [],
+                # schemes where a linked household outside the problem lives (s0-s4; units use s0-s4 too)
+                "exclude_schemes": draw(st.lists(st.sampled_from([f"s{k}" for k in range(5)]), max_size=1)),
             },
             "preferences": {"types": draw(st.lists(st.sampled_from(TYPES), max_size=3, unique=True)),
                             "near": None},
@@ -225,11 +229,11 @@ def test_vectorised_rules_agree_with_rules_broken(data: dict[str, Any]) -> None:
     problem = optimiser.parse_problem(data)
     ix = build_index(problem)
     rows = np.arange(len(problem.referrals))
-    masks = {code: rule_pass(ix, code, rows) for code in RULES}
+    masks = {code: rule_pass(ix, code, rows) for code in UNIT_RULES}
     for i, r in enumerate(problem.referrals):
         for j, u in enumerate(problem.units):
             c = ix.class_of_unit[j]
-            vector = [code for code in RULES if not masks[code][i, c]]
+            vector = [code for code in UNIT_RULES if not masks[code][i, c]]
             assert optimiser.rules_broken(r, u, problem.as_of) == vector
             assert set(vector) == broken(data["referrals"][i], data["units"][j])
 
@@ -244,7 +248,7 @@ def test_rule_counts_agree_with_the_masks(data: dict[str, Any]) -> None:
     ix = build_index(problem)
     rows = np.arange(len(problem.referrals))
     fast = rule_counts(ix, rows)
-    for k, code in enumerate(RULES):
+    for k, code in enumerate(UNIT_RULES):
         by_mask = (~rule_pass(ix, code, rows)).astype(np.int64) @ ix.class_size
         assert fast[:, k].tolist() == by_mask.tolist(), code
         by_pair = [sum(code in broken(r, u) for u in data["units"]) for r in data["referrals"]]

@@ -29,6 +29,8 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any] | None]] =
     ("wheelchair", {"step_free": True}, {"needs": {"wheelchair": True}}, None),
     ("step_free", {}, {"needs": {"step_free": True}}, None),
     ("pets", {}, {"needs": {"pets": True}}, None),
+    ("assistance_dog", {"no_assistance_dog_reason": "a resident's severe allergy"},
+     {"needs": {"assistance_dog": True}}, {"needs": {"assistance_dog": False}}),
     ("nrpf", {}, {"needs": {"nrpf": True}}, None),
     ("communal", {"communal": True}, {"needs": {"communal_unsuitable": True}}, None),
     ("language", {"languages": ["en", "pl"]}, {"needs": {"languages": ["ur"]}},
@@ -45,6 +47,9 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any] | None]] =
      {"needed_by": "2026-11-23"}),
     ("unit_type", {"type": "dispersed"}, {"preferences": {"types": ["refuge"]}},
      {"preferences": {"types": ["refuge", "dispersed"]}}),
+    # a linked household outside the problem lives in scheme s1 (the contract's pair rule)
+    ("separation", {"scheme": "s1"}, {"safety": {"exclude_schemes": ["s1"]}},
+     {"safety": {"exclude_schemes": ["s2"]}}),
 ]
 
 
@@ -93,3 +98,63 @@ def test_every_perpetrator_location_counts() -> None:
               "min_distance_km": 5}
     result = optimiser.solve(optimiser.parse_problem(problem([u], [referral(safety=safety)]))).to_dict()
     assert result["unassigned"][0]["reasons"] == [{"code": "too_close", "units_excluded": 1}]
+
+
+def test_an_assistance_dog_is_not_a_pet() -> None:
+    """A unit that takes no pets still takes an assistance dog unless it documents why not."""
+    units = [unit("u1", pets=False), unit("u2", pets=False, no_assistance_dog_reason="resident's allergy")]
+    dog = referral("r1", needs={"assistance_dog": True})
+    data = problem(units, [dog, referral("r2", needs={"assistance_dog": True, "pets": True})])
+    result = optimiser.solve(optimiser.parse_problem(data)).to_dict()
+    check_result(data, result)
+    assert [(a["referral"], a["unit"]) for a in result["assignments"]] == [("r1", "u1")]
+    assert "assistance dog welcome" in result["assignments"][0]["reasons"]
+    assert result["unassigned"] == [{"referral": "r2", "reasons": [
+        {"code": "pets", "units_excluded": 2}, {"code": "assistance_dog", "units_excluded": 1}]}]
+
+
+def test_excluded_schemes_count_under_separation_with_linked_households() -> None:
+    """Units of an excluded scheme and units next to a linked household placed in this run: both separation."""
+    units = [unit("u1", scheme="s1"), unit("u2", scheme="s1"), unit("u3", scheme="s2")]
+    refs = [referral("r1", risk="high", safety={"separate_from": ["r2"], "exclude_schemes": ["s2"]}),
+            referral("r2", safety={"exclude_schemes": ["s2"]})]
+    data = problem(units, refs)
+    result = optimiser.solve(optimiser.parse_problem(data)).to_dict()
+    check_result(data, result)
+    assert result["status"] == "optimal"
+    assert [a["referral"] for a in result["assignments"]] == ["r1"]
+    # r2: u3 by its excluded scheme, u1 and u2 because r1 (linked) is in s1
+    assert result["unassigned"] == [{"referral": "r2", "reasons": [{"code": "separation", "units_excluded": 3}]}]
+
+
+def test_excluded_schemes_keep_the_tier_guarantee() -> None:
+    """Excluded schemes are a rule of single pairs: the high-risk household takes the only unit it may
+    have, and the standard one is placed elsewhere."""
+    units = [unit("u1", scheme="s1"), unit("u2", scheme="s2")]
+    refs = [referral("r1", safety={"exclude_schemes": []}),
+            referral("r2", risk="high", safety={"exclude_schemes": ["s2"]})]
+    result = optimiser.solve(optimiser.parse_problem(problem(units, refs))).to_dict()
+    assert sorted((a["referral"], a["unit"]) for a in result["assignments"]) == [("r1", "u2"), ("r2", "u1")]
+    ranked, excluded = optimiser.rank_units(optimiser.parse_problem(problem(units, refs)), "r2")
+    assert [item["unit"] for item in ranked] == ["u1"] and excluded == {"separation": 1}
+
+
+def test_no_units_at_all() -> None:
+    result = optimiser.solve(optimiser.parse_problem(problem([], [referral("r1"), referral("r2")]))).to_dict()
+    assert result["unassigned"] == [{"referral": r, "reasons": [{"code": "no_units", "units_excluded": 0}]}
+                                    for r in ("r1", "r2")]
+    greedy = optimiser.solve(optimiser.parse_problem(problem([], [referral("r1")])), strategy="greedy").to_dict()
+    assert greedy["unassigned"][0]["reasons"] == [{"code": "no_units", "units_excluded": 0}]
+
+
+@pytest.mark.parametrize("code", ["bfi", "syl", "phr"])
+def test_three_letter_language_codes_match_exactly(code: str) -> None:
+    units = [unit("u1", languages=["en"]), unit("u2", languages=[code.upper()])]
+    data = problem(units, [referral(needs={"languages": [code]})])
+    result = optimiser.solve(optimiser.parse_problem(data)).to_dict()
+    assert [a["unit"] for a in result["assignments"]] == ["u2"]
+    assert f"speaks {code}" in result["assignments"][0]["reasons"]
+    # an ISO 639-1 code does not stand in for its ISO 639-3 code: "en" is not "eng"
+    data = problem([unit("u1", languages=["en"])], [referral(needs={"languages": ["eng"]})])
+    result = optimiser.solve(optimiser.parse_problem(data)).to_dict()
+    assert result["unassigned"][0]["reasons"] == [{"code": "language", "units_excluded": 1}]
