@@ -7,14 +7,12 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from service.cli_error import CliError
+
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from service.settings import Settings
-
-
-class CliError(Exception):
-    """Bad input on the command line: exit status 2 with one line on stderr."""
 
 
 def _build_parser(load_benches: bool) -> argparse.ArgumentParser:
@@ -229,8 +227,4 @@ def _openapi(output: str) -> int:
 
 
 if __name__ == "__main__":
-    # `python -m service.cli` runs this file as __main__; the commands raise service.cli.CliError,
-    # so dispatch through the imported module for its except clause to catch them.
-    from service.cli import main as module_main
-
-    sys.exit(module_main())
+    sys.exit(main())

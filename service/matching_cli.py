@@ -9,7 +9,8 @@ import argparse
 import sys
 import time
 
-from service.cli import CliError
+from service.cli_error import CliError
+from service.settings import Settings, SettingsError
 
 
 def _keep_freed_memory() -> None:
@@ -47,6 +48,10 @@ def run_match(args: argparse.Namespace) -> int:
         raise CliError(f"--problem: cannot read {args.problem!r}: {error.strerror}") from None
     if args.time_limit is not None and args.time_limit <= 0:
         raise CliError("--time-limit: must be > 0 seconds")
+    try:
+        threads = Settings.from_env().match_threads
+    except SettingsError as error:
+        raise CliError(str(error)) from None
 
     read_seconds = time.perf_counter() - started
     import msgspec
@@ -62,7 +67,7 @@ def run_match(args: argparse.Namespace) -> int:
         raise CliError(f"{error.item}: field {error.field or '(whole item)'}: {error.message}") from None
     del raw  # the problem holds all we need
     parse_seconds = time.perf_counter() - started - read_seconds - import_seconds
-    result = optimiser.solve(problem, strategy=args.strategy, time_limit=args.time_limit)
+    result = optimiser.solve(problem, strategy=args.strategy, time_limit=args.time_limit, threads=threads)
     result.stats["read_seconds"] = round(read_seconds, 4)
     result.stats["import_seconds"] = round(import_seconds, 4)
     result.stats["parse_seconds"] = round(parse_seconds, 4)

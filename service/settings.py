@@ -36,6 +36,15 @@ def _number(environ: Mapping[str, str], name: str, default: float, minimum: floa
     return value
 
 
+def _whole(environ: Mapping[str, str], name: str, minimum: int) -> int | None:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return None
+    if not raw.strip().isdigit() or int(raw) < minimum:
+        raise SettingsError(f"{name}: {raw!r} is not a whole number >= {minimum}")
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Configuration of one service process."""
@@ -51,6 +60,7 @@ class Settings:
     run_scheduler: bool = True
     webhooks_internal: bool = False
     secure_cookies: bool = False  # behind HTTPS: the dashboard's session cookie is marked Secure
+    match_threads: int | None = None  # threads of one solve; None: the CPUs the process may use, at most 4
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -68,6 +78,7 @@ class Settings:
             webhooks_internal=env.get("SAFEACCOM_WEBHOOKS_INTERNAL", "0") in {"1", "true", "yes"},
             run_scheduler=env.get("SAFEACCOM_SCHEDULER", "1") not in {"0", "false", "no"},
             secure_cookies=env.get("SAFEACCOM_SECURE_COOKIES", "0").lower() in {"1", "true", "yes"},
+            match_threads=_whole(env, "SAFEACCOM_MATCH_THREADS", 1),
         )
 
     def with_database(self, url: str) -> Settings:

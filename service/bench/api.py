@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from service.cli_error import CliError
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `safeaccom bench api`."""
@@ -32,8 +34,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark and print its figures."""
-    from service.cli import CliError
-
     try:
         referrals, units = (int(n) for n in args.match_size.lower().split("x"))
     except ValueError:

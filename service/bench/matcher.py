@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from service.cli import CliError
+from service.cli_error import CliError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -49,15 +49,16 @@ class MatchingController(Controller):
     @post("/match-runs", guards=[allow(Role.OFFICER, Role.ADMIN)], status_code=201)
     async def match_run(self, session: AsyncSession, caller: Caller, state: State) -> MatchRunOut:
         """Optimal proposals over all open referrals of the officer's authority and all available units."""
-        run = await service.match_run(session, caller, state.settings.stale_after)
+        run = await service.match_run(session, caller, state.settings.stale_after, state.settings.match_threads)
         return MatchRunOut(id=run.id, **run.result)
 
     @post("/optimiser/solve", guards=[allow(Role.OFFICER, Role.COMMISSIONER, Role.ADMIN)], status_code=200)
     async def solve(
         self,
         data: dict[str, Any],
+        state: State,
         strategy: Annotated[Literal["optimal", "greedy"], QueryParameter()] = "optimal",
         time_limit: Annotated[float | None, QueryParameter(gt=0, le=60)] = None,
     ) -> dict[str, Any]:
         """A match problem (CONTRACT section 3) in, its result out; nothing is stored."""
-        return await service.solve_what_if(data, strategy, time_limit)
+        return await service.solve_what_if(data, strategy, time_limit, state.settings.match_threads)

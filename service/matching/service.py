@@ -31,9 +31,10 @@ def _parse(problem: dict[str, Any]) -> optimiser.Problem:
         raise Invalid(".".join(part for part in (error.item, error.field) if part), error.message) from None
 
 
-async def solve(data: dict[str, Any], strategy: str = "optimal", time_limit: float | None = None) -> dict[str, Any]:
+async def solve(data: dict[str, Any], strategy: str = "optimal", time_limit: float | None = None,
+                threads: int | None = None) -> dict[str, Any]:
     """Parse and solve in a worker process; 422 naming the item and field when the problem is invalid."""
-    result: dict[str, Any] = await worker.in_worker(worker.solve_problem, data, strategy, time_limit)
+    result: dict[str, Any] = await worker.in_worker(worker.solve_problem, data, strategy, time_limit, threads)
     if "error" in result:
         error = result["error"]
         raise Invalid(".".join(part for part in (error["item"], error["field"]) if part), error["message"])
@@ -66,7 +67,8 @@ async def proposals(
     }
 
 
-async def match_run(session: AsyncSession, caller: Caller, stale_after: timedelta) -> MatchRun:
+async def match_run(session: AsyncSession, caller: Caller, stale_after: timedelta,
+                    threads: int | None = None) -> MatchRun:
     """Optimal proposals for every open referral in scope (none with a pending offer) over every available unit."""
     scope = caller.authority if caller.role is Role.OFFICER else None
     open_now = await referrals.open_referrals(session, scope)
@@ -79,7 +81,7 @@ async def match_run(session: AsyncSession, caller: Caller, stale_after: timedelt
         "as_of": utcnow().date().isoformat(),
         "units": [inventory.problem_unit(u, s) for u, s in units],
         "referrals": await referrals.problem_referrals(session, candidates, exclusions),
-    })
+    }, threads=threads)
     answer = {
         "status": result["status"],
         "assignments": [{**a, "referral": int(a["referral"]), "unit": int(a["unit"])} for a in result["assignments"]],
@@ -100,9 +102,10 @@ async def match_run(session: AsyncSession, caller: Caller, stale_after: timedelt
     return run
 
 
-async def solve_what_if(data: dict[str, Any], strategy: str, time_limit: float | None) -> dict[str, Any]:
+async def solve_what_if(data: dict[str, Any], strategy: str, time_limit: float | None,
+                        threads: int | None = None) -> dict[str, Any]:
     """A match problem in, its result out; nothing stored (planning)."""
-    return await solve(data, strategy, time_limit)
+    return await solve(data, strategy, time_limit, threads)
 
 
 async def placed_counts(problems: list[dict[str, Any]]) -> list[tuple[int, int]]:

@@ -13,13 +13,14 @@ import anyio.to_process
 import optimiser
 
 
-def solve_problem(data: dict[str, Any], strategy: str = "optimal", time_limit: float | None = None) -> dict[str, Any]:
+def solve_problem(data: dict[str, Any], strategy: str = "optimal", time_limit: float | None = None,
+                  threads: int | None = None) -> dict[str, Any]:
     """Parse and solve one match problem; `{"error": {item, field, message}}` when it is invalid."""
     try:
         problem = optimiser.parse_problem(data)
     except optimiser.ProblemError as error:
         return {"error": {"item": error.item, "field": error.field, "message": error.message}}
-    return optimiser.solve(problem, strategy, time_limit).to_dict()
+    return optimiser.solve(problem, strategy, time_limit, threads).to_dict()
 
 
 def placed_counts(problems: list[dict[str, Any]]) -> list[tuple[int, int]]:

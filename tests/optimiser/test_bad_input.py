@@ -98,7 +98,7 @@ def test_missing_optional_fields_are_neutral() -> None:
 def cli(tmp_path: Path, data: Any, *args: str) -> subprocess.CompletedProcess[str]:
     path = tmp_path / "problem.json"
     path.write_text(data if isinstance(data, str) else json.dumps(data))
-    # like the console script (`python -m service.cli` would load CliError twice, as __main__ and service.cli)
+    # like the console script
     entry = "import sys; from service.cli import main; sys.exit(main())"
     return subprocess.run([sys.executable, "-c", entry, "match", "--problem", str(path), *args],
                           capture_output=True, text=True, timeout=120, check=False)
