@@ -1,4 +1,9 @@
-"""Shared vocabulary of the API (CONTRACT section 3): accommodation types, genders, specialisms, codes."""
+"""The service's vocabulary, defined once and imported where it is used.
+
+The match problem's words (unit types, genders, sexes, specialisms, risks, rule codes) come from
+`optimiser/vocabulary.py` and are only re-exported here; what the service alone speaks of (statuses,
+age bands, close and decline reasons, destinations, equality monitoring) is defined here.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,73 @@ from typing import Annotated, Literal, get_args
 
 from msgspec import Meta
 
-SchemeTypeName = Literal["refuge", "specialist_refuge", "dispersed", "move_on", "other_safe"]
+from optimiser.vocabulary import RISKS, Gender, PairRuleCode, Risk, RuleCode, Sex, Specialism, UnitType
+
+__all__ = [
+    "ADULT_BANDS", "CHARACTERISTICS", "CHILD_BANDS", "DECLINE_REASONS", "DESTINATIONS", "INT32_MAX", "NOT_RECORDED",
+    "NO_NUL", "RISKS_HIGHEST_FIRST", "SCHEME_TYPES", "UNIT_STATUSES", "UNMET_REASONS", "WITHDRAWN_REASONS",
+    "AdultAgeBand", "AvailabilityStatus", "ChildAgeBand", "CloseOutcome", "CloseReason", "DeclineReason",
+    "Destination", "District", "Gender", "Gss", "Language", "OfferStatusName", "ReferralStatusName", "RiskName",
+    "SchemeTypeName", "Sex", "Specialism", "UnitStatusName", "adult_age_band", "child_age_band",
+]
+
+SchemeTypeName = UnitType
 SCHEME_TYPES: tuple[str, ...] = get_args(SchemeTypeName)
-Gender = Literal["female", "male", "non_binary"]
-Specialism = Literal["lgbtq", "minoritised", "disability", "complex_needs", "young_people", "older_people", "male"]
+RiskName = Risk
+RISKS_HIGHEST_FIRST: tuple[Risk, ...] = tuple(reversed(RISKS))
+
+# Statuses of units, referrals and offers as the API names them (the tables keep them as enums).
 AvailabilityStatus = Literal["available", "unavailable", "occupied"]
 UnitStatusName = Literal["available", "held", "occupied", "unavailable"]
 UNIT_STATUSES: tuple[str, ...] = get_args(UnitStatusName)
+ReferralStatusName = Literal["open", "placed", "closed"]
+OfferStatusName = Literal["pending", "accepted", "declined", "expired", "withdrawn"]
+
+# Closing a referral: the outcome, and its reason. A referral closes unmet for one of the matcher's
+# rules, for want of capacity, or because offers were declined; `other` fits every outcome.
+CloseOutcome = Literal["placed", "withdrawn", "unmet"]
+UnmetReason = Literal[RuleCode, PairRuleCode, "capacity", "offers_declined"]
+WithdrawnReason = Literal["household_withdrew", "no_contact", "other_support", "returned_home"]
+CloseReason = Literal[UnmetReason, WithdrawnReason, "placed", "other"]
+UNMET_REASONS = frozenset((*get_args(UnmetReason), "other"))
+WITHDRAWN_REASONS = frozenset((*get_args(WithdrawnReason), "other"))
+
+# Why a provider declined an offer, and where a household went when its placement ended.
+DeclineReason = Literal[
+    "unit_unsuitable", "needs_not_met", "risk_too_high", "no_capacity_to_support", "household_declined",
+    "household_not_contactable", "other",
+]
+DECLINE_REASONS: tuple[str, ...] = get_args(DeclineReason)
+Destination = Literal[
+    "own_tenancy", "social_housing", "private_rented", "move_on", "other_refuge", "family_or_friends",
+    "returned_home", "hospital_or_care", "unknown", "other",
+]
+DESTINATIONS: tuple[str, ...] = get_args(Destination)
+
+# Age bands of the statutory return (and of a pseudonymised household, which keeps only its bands).
+AdultAgeBand = Literal["16-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65+"]
+ADULT_BANDS: tuple[str, ...] = get_args(AdultAgeBand)
+ChildAgeBand = Literal["0-4", "5-10", "11-15", "16-17"]
+CHILD_BANDS: tuple[str, ...] = get_args(ChildAgeBand)
+
+
+def _band(age: int, bands: tuple[str, ...]) -> str:
+    """The band an age falls in: each band but the last ends at the number after its dash."""
+    for band in bands[:-1]:
+        if age <= int(band.rpartition("-")[2]):
+            return band
+    return bands[-1]
+
+
+def adult_age_band(age: int) -> str:
+    """An adult's age band, e.g. 30 -> "25-34"."""
+    return _band(age, ADULT_BANDS)
+
+
+def child_age_band(age: int) -> str:
+    """A child's age band, e.g. 7 -> "5-10"."""
+    return _band(age, CHILD_BANDS)
+
 
 Gss = Annotated[str, Meta(pattern=r"^[EWSN]\d{8}$", description="ONS GSS code, e.g. E08000034 (Kirklees)")]
 District = Annotated[

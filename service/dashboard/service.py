@@ -36,7 +36,6 @@ DASHBOARD_ROLES = frozenset({Role.COMMISSIONER, Role.ADMIN})
 # Where each role lands after signing in (CONTRACT section 5).
 HOME = {Role.COMMISSIONER: "/dashboard", Role.PROVIDER: "/workspace/desk", Role.OFFICER: "/workspace/caseload",
         Role.ADMIN: "/workspace/admin"}
-SUPPRESSED = "<5"
 DEFAULT_CHARACTERISTIC = "ethnicity"
 
 TYPE_NAMES = {

@@ -36,6 +36,15 @@ class ProviderOut(Struct):
     created_at: datetime
 
 
+# A scheme's eligibility fields as the API takes them (SchemeIn, SchemePatch); each constraint written once.
+Genders = Annotated[list[Gender], Meta(min_length=1, max_length=3)]
+MaxChildren = Annotated[int, Meta(ge=0, le=20)]
+MaxBoyAge = Annotated[int, Meta(ge=0, le=25)]
+Languages = Annotated[list[Language], Meta(max_length=30)]
+Specialisms = Annotated[list[Specialism], Meta(max_length=7)]
+Address = Annotated[str, Meta(min_length=1, max_length=500, pattern=NO_NUL, description="confidential; never listed")]
+
+
 class SchemeIn(Struct, forbid_unknown_fields=True):
     """A scheme and the eligibility rules shared by its units (CONTRACT section 3)."""
 
@@ -44,18 +53,16 @@ class SchemeIn(Struct, forbid_unknown_fields=True):
     type: SchemeTypeName
     authority: Gss
     district: District
-    address: Annotated[
-        str, Meta(min_length=1, max_length=500, pattern=NO_NUL, description="confidential; never listed")
-    ]
-    genders: Annotated[list[Gender], Meta(min_length=1, max_length=3)]
+    address: Address
+    genders: Genders
     accepts_children: bool = False
-    max_children: Annotated[int, Meta(ge=0, le=20)] | None = None
-    max_boy_age: Annotated[int, Meta(ge=0, le=25)] | None = None
+    max_children: MaxChildren | None = None
+    max_boy_age: MaxBoyAge | None = None
     pets: bool = False
     accepts_nrpf: bool = False
     communal: bool = False
-    languages: Annotated[list[Language], Meta(max_length=30)] = []
-    specialisms: Annotated[list[Specialism], Meta(max_length=7)] = []
+    languages: Languages = []
+    specialisms: Specialisms = []
     specialist_only: bool = False
 
 
@@ -88,15 +95,15 @@ class SchemePatch(Struct, forbid_unknown_fields=True):
     address: Annotated[
         str, Meta(min_length=1, max_length=500, pattern=NO_NUL, description="confidential; never echoed back")
     ] | UnsetType = UNSET
-    genders: Annotated[list[Gender], Meta(min_length=1, max_length=3)] | UnsetType = UNSET
+    genders: Genders | UnsetType = UNSET
     accepts_children: bool | UnsetType = UNSET
-    max_children: Annotated[int, Meta(ge=0, le=20)] | UnsetType | None = UNSET
-    max_boy_age: Annotated[int, Meta(ge=0, le=25)] | UnsetType | None = UNSET
+    max_children: MaxChildren | UnsetType | None = UNSET
+    max_boy_age: MaxBoyAge | UnsetType | None = UNSET
     pets: bool | UnsetType = UNSET
     accepts_nrpf: bool | UnsetType = UNSET
     communal: bool | UnsetType = UNSET
-    languages: Annotated[list[Language], Meta(max_length=30)] | UnsetType = UNSET
-    specialisms: Annotated[list[Specialism], Meta(max_length=7)] | UnsetType = UNSET
+    languages: Languages | UnsetType = UNSET
+    specialisms: Specialisms | UnsetType = UNSET
     specialist_only: bool | UnsetType = UNSET
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.audit import service as audit
 from service.caller import Caller, Role
 from service.changes import service as changes
-from service.db import get_or_404, utcnow
+from service.db import get_or_404, response, utcnow
 from service.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
 from service.inventory.models import Provider, Scheme, SchemeType, Unit, UnitStatus
 from service.inventory.schemas import (
@@ -44,6 +44,18 @@ async def get_provider(session: AsyncSession, provider_id: int) -> Provider:
     if provider is None:
         raise Invalid("provider_id", f"no provider {provider_id}")
     return provider
+
+
+# Who a scheme's units accept (CONTRACT section 3): the fields a scheme holds for all its units.
+ELIGIBILITY = (
+    "genders", "accepts_children", "max_children", "max_boy_age", "pets", "accepts_nrpf", "communal", "languages",
+    "specialisms", "specialist_only",
+)
+
+
+def eligibility(scheme: Scheme) -> dict[str, Any]:
+    """The scheme's eligibility fields by name."""
+    return {name: getattr(scheme, name) for name in ELIGIBILITY}
 
 
 def _require_owner(caller: Caller, provider_id: int) -> None:
@@ -207,15 +219,10 @@ async def search_vacancies(
         query.order_by(Unit.available_from, Unit.confirmed_at.desc(), Unit.id).limit(limit).offset(offset)
     )
     items = [
-        VacancyOut(
-            unit_id=unit.id, scheme_id=scheme.id, scheme_name=scheme.name, provider_id=scheme.provider_id,
-            type=scheme.type.value, authority=scheme.authority_code, district=scheme.district, label=unit.label,
-            bedspaces=unit.bedspaces, wheelchair_accessible=unit.wheelchair_accessible, step_free=unit.step_free,
-            genders=scheme.genders, accepts_children=scheme.accepts_children, max_children=scheme.max_children,
-            max_boy_age=scheme.max_boy_age, pets=scheme.pets, accepts_nrpf=scheme.accepts_nrpf,
-            communal=scheme.communal, languages=scheme.languages, specialisms=scheme.specialisms,
-            specialist_only=scheme.specialist_only, available_from=unit.available_from,
-            confirmed_at=unit.confirmed_at, stale=unit.confirmed_at < stale_before,
+        response(
+            VacancyOut, unit, **eligibility(scheme), unit_id=unit.id, scheme_id=scheme.id, scheme_name=scheme.name,
+            provider_id=scheme.provider_id, type=scheme.type, authority=scheme.authority_code,
+            district=scheme.district, stale=unit.confirmed_at < stale_before,
             expected=unit.status is UnitStatus.OCCUPIED,
         )
         for unit, scheme in rows
@@ -276,11 +283,7 @@ def problem_unit(unit: Unit, scheme: Scheme) -> dict[str, Any]:
     return {
         "id": str(unit.id), "scheme": str(scheme.id), "type": scheme.type.value, "authority": scheme.authority_code,
         "district": scheme.district, "lat": scheme.lat, "lon": scheme.lon, "bedspaces": unit.bedspaces,
-        "genders": scheme.genders, "accepts_children": scheme.accepts_children, "max_children": scheme.max_children,
-        "max_boy_age": scheme.max_boy_age, "wheelchair_accessible": unit.wheelchair_accessible,
-        "step_free": unit.step_free, "pets": scheme.pets, "accepts_nrpf": scheme.accepts_nrpf,
-        "communal": scheme.communal, "languages": scheme.languages, "specialisms": scheme.specialisms,
-        "specialist_only": scheme.specialist_only,
+        "wheelchair_accessible": unit.wheelchair_accessible, "step_free": unit.step_free, **eligibility(scheme),
         "available_from": (unit.available_from or utcnow().date()).isoformat(),
     }
 
@@ -358,12 +361,6 @@ async def scheme_units(session: AsyncSession, scheme_id: int) -> list[Unit]:
 def is_stale(unit: Unit, stale_after: timedelta) -> bool:
     """An available unit whose availability has not been confirmed within the threshold."""
     return unit.status is UnitStatus.AVAILABLE and unit.confirmed_at < utcnow() - stale_after
-
-
-ELIGIBILITY = (
-    "genders", "accepts_children", "max_children", "max_boy_age", "pets", "accepts_nrpf", "communal", "languages",
-    "specialisms", "specialist_only",
-)
 
 
 async def update_scheme(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from litestar import Controller, get, post
 from litestar.datastructures import State
@@ -17,6 +17,7 @@ from service.offers import service
 from service.offers.models import Offer, OfferStatus
 from service.offers.schemas import AcceptOut, DeclineIn, EndIn, EndOut, OfferIn, OfferOut, PlacementOut
 from service.offers.service import OfferView
+from service.vocabulary import OfferStatusName
 
 
 def offer_out(offer: Offer, view: OfferView | None = None) -> OfferOut:
@@ -43,7 +44,7 @@ class OfferController(Controller):
         self,
         session: AsyncSession,
         caller: Caller,
-        status: Annotated[Literal["pending", "accepted", "declined", "expired", "withdrawn"], QueryParameter()]
+        status: Annotated[OfferStatusName, QueryParameter()]
         = "pending",
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
         offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,

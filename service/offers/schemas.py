@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from msgspec import Meta, Struct
 
-from service.vocabulary import INT32_MAX
+from service.vocabulary import INT32_MAX, DeclineReason, Destination
 
 Id = Annotated[int, Meta(ge=1, le=INT32_MAX)]
-DeclineReason = Literal[
-    "unit_unsuitable", "needs_not_met", "risk_too_high", "no_capacity_to_support", "household_declined",
-    "household_not_contactable", "other",
-]
-Destination = Literal[
-    "own_tenancy", "social_housing", "private_rented", "move_on", "other_refuge", "family_or_friends",
-    "returned_home", "hospital_or_care", "unknown", "other",
-]
 
 
 class OfferIn(Struct, forbid_unknown_fields=True):

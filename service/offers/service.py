@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, get_args
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -26,13 +26,9 @@ from service.inventory import service as inventory
 from service.inventory.service import Scheme, Unit, UnitStatus
 from service.notifications import service as notifications
 from service.offers.models import Offer, OfferStatus, Placement
-from service.offers.schemas import DeclineReason, Destination
 from service.referrals import service as referrals
 from service.referrals.service import Referral, ReferralStatus
 
-# The codes a decline gives and where a household goes when a placement ends (the web forms' choices).
-DECLINE_REASONS: tuple[str, ...] = get_args(DeclineReason)
-DESTINATIONS: tuple[str, ...] = get_args(Destination)
 
 async def has_pending_offer(session: AsyncSession, referral_id: int) -> bool:
     """Whether a pending offer holds a unit for this referral."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from litestar import Controller, Response, get, patch, post
 from litestar.datastructures import State
@@ -28,6 +28,7 @@ from service.referrals.schemas import (
     ReferralPatch,
     ReferralPlacementOut,
 )
+from service.vocabulary import ReferralStatusName, RiskName
 
 
 def referral_out(
@@ -64,8 +65,8 @@ class ReferralController(Controller):
         session: AsyncSession,
         caller: Caller,
         state: State,
-        status: Annotated[Literal["open", "placed", "closed"], QueryParameter()] = "open",
-        risk: Annotated[Literal["standard", "medium", "high"] | None, QueryParameter()] = None,
+        status: Annotated[ReferralStatusName, QueryParameter()] = "open",
+        risk: Annotated[RiskName | None, QueryParameter()] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
         offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
     ) -> OffsetPagination[CaseloadItem]:

@@ -7,25 +7,25 @@ from typing import Annotated, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType, field
 
-from service.vocabulary import INT32_MAX, District, Gender, Gss, Language, SchemeTypeName, Specialism
+from service.vocabulary import (
+    INT32_MAX,
+    AdultAgeBand,
+    CloseOutcome,
+    CloseReason,
+    District,
+    Gender,
+    Gss,
+    Language,
+    RiskName,
+    SchemeTypeName,
+    Sex,
+    Specialism,
+)
 
 PNTS = "prefer_not_to_say"
 Age = Annotated[int, Meta(ge=0, le=120)]
 Lat = Annotated[float, Meta(ge=49.0, le=61.0)]
 Lon = Annotated[float, Meta(ge=-9.0, le=2.5)]
-RiskName = Literal["standard", "medium", "high"]
-CloseOutcome = Literal["placed", "withdrawn", "unmet"]
-CloseReason = Literal[
-    # unmet: the matcher's rule codes, and why else no unit was found
-    "gender", "household_size", "children", "boy_age", "wheelchair", "step_free", "pets", "nrpf", "communal",
-    "language", "specialist_only", "excluded_area", "too_close", "not_available", "unit_type", "separation",
-    "capacity", "offers_declined",
-    # withdrawn
-    "household_withdrew", "no_contact", "other_support", "returned_home",
-    # placed
-    "placed",
-    "other",
-]
 
 
 class AdultIn(Struct, forbid_unknown_fields=True):
@@ -35,7 +35,7 @@ class AdultIn(Struct, forbid_unknown_fields=True):
 
 class ChildIn(Struct, forbid_unknown_fields=True):
     age: Annotated[int, Meta(ge=0, le=17)]
-    sex: Literal["female", "male"]
+    sex: Sex
 
 
 class NeedsIn(Struct, forbid_unknown_fields=True):
@@ -80,7 +80,7 @@ class EqualityIn(Struct, forbid_unknown_fields=True):
 
     sex: Literal["female", "male", "prefer_not_to_say"] | None = None
     gender_identity: Literal["same_as_sex_at_birth", "different", "prefer_not_to_say"] | None = None
-    age_band: Literal["16-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65+", "prefer_not_to_say"] | None = None
+    age_band: Literal[AdultAgeBand, "prefer_not_to_say"] | None = None
     ethnicity: Literal["white", "mixed", "asian", "black", "other", "prefer_not_to_say"] | None = None
     disability: Literal["yes", "no", "prefer_not_to_say"] | None = None
     sexual_orientation: Literal[

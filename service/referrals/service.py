@@ -18,13 +18,7 @@ from service.errors import Conflict, Invalid, NotFound, PreconditionFailed, Prec
 from service.reference import service as reference
 from service.referrals.models import Referral, ReferralStatus, Risk
 from service.referrals.schemas import CloseIn, EqualityIn, ReferralIn, ReferralPatch, SafetyIn
-
-UNMET_REASONS = {
-    "gender", "household_size", "children", "boy_age", "wheelchair", "step_free", "pets", "nrpf", "communal",
-    "language", "specialist_only", "excluded_area", "too_close", "not_available", "unit_type", "separation",
-    "capacity", "offers_declined", "other",
-}
-WITHDRAWN_REASONS = {"household_withdrew", "no_contact", "other_support", "returned_home", "other"}
+from service.vocabulary import UNMET_REASONS, WITHDRAWN_REASONS, adult_age_band, child_age_band
 
 
 def _check_dates(referred_on: date, needed_by: date | None) -> None:
@@ -276,17 +270,6 @@ async def links_of(session: AsyncSession, referrals: Sequence[Referral]) -> dict
     return links
 
 
-def _age_band(age: int) -> str:
-    for upper, band in ((17, "16-17"), (24, "18-24"), (34, "25-34"), (44, "35-44"), (54, "45-54"), (64, "55-64")):
-        if age <= upper:
-            return band
-    return "65+"
-
-
-def _child_band(age: int) -> str:
-    return "0-4" if age <= 4 else "5-10" if age <= 10 else "11-15" if age <= 15 else "16-17"
-
-
 async def pseudonymise_closed(session: AsyncSession, retention: timedelta) -> int:
     """Scheduled: closed referrals older than the retention period keep only what statutory reporting needs.
 
@@ -300,9 +283,9 @@ async def pseudonymise_closed(session: AsyncSession, retention: timedelta) -> in
     ))
     for referral in due:
         referral.household = {
-            "adults": [{"gender": a["gender"], "age_band": _age_band(a["age"])}
+            "adults": [{"gender": a["gender"], "age_band": adult_age_band(a["age"])}
                        for a in referral.adults],
-            "children": [{"sex": c["sex"], "age_band": _child_band(c["age"])}
+            "children": [{"sex": c["sex"], "age_band": child_age_band(c["age"])}
                          for c in referral.children],
         }
         referral.needs = {k: v for k, v in referral.needs.items() if k not in ("languages", "interpreter_ok")}

@@ -15,8 +15,8 @@ from typing import Any, get_args
 
 import msgspec
 
+from service import vocabulary
 from service.errors import DomainError
-from service.offers import service as offers
 from service.referrals.service import ReferralIn
 from service.vocabulary import Specialism
 
@@ -38,8 +38,8 @@ SPECIALISMS = [(code, "LGBTQ+" if code == "lgbtq" else code.replace("_", " ").ca
 TYPES = [("refuge", "Refuge"), ("specialist_refuge", "Specialist refuge"), ("dispersed", "Dispersed"),
          ("move_on", "Move-on"), ("other_safe", "Other safe accommodation")]
 STATUSES = [("available", "Available"), ("unavailable", "Unavailable"), ("occupied", "Occupied")]
-DECLINE_REASONS = [(code, code.replace("_", " ").capitalize()) for code in offers.DECLINE_REASONS]
-DESTINATIONS = [(code, code.replace("_", " ").capitalize()) for code in offers.DESTINATIONS]
+DECLINE_REASONS = [(code, code.replace("_", " ").capitalize()) for code in vocabulary.DECLINE_REASONS]
+DESTINATIONS = [(code, code.replace("_", " ").capitalize()) for code in vocabulary.DESTINATIONS]
 CLOSE_OUTCOMES = [("placed", "Placed"), ("withdrawn", "Withdrawn"), ("unmet", "Need not met")]
 
 

@@ -23,6 +23,7 @@ from service.offers.service import OfferStatus
 from service.reference import service as reference
 from service.referrals import service as referrals
 from service.referrals.service import CloseIn, ReferralIn, ReferralPatch
+from service.vocabulary import UNMET_REASONS, WITHDRAWN_REASONS
 from service.workspace import forms
 
 PAGE = 50
@@ -34,8 +35,8 @@ STATUS_WORDS = {"available": "Available", "held": "Held for an offer", "occupied
                 "unavailable": "Unavailable", "pending": "Waiting for the provider", "accepted": "Accepted",
                 "declined": "Declined", "withdrawn": "Withdrawn", "expired": "Expired", "open": "Open",
                 "placed": "Placed", "closed": "Closed"}
-WITHDRAWN = sorted(referrals.WITHDRAWN_REASONS)
-UNMET = sorted(referrals.UNMET_REASONS)
+WITHDRAWN = sorted(WITHDRAWN_REASONS)
+UNMET = sorted(UNMET_REASONS)
 
 
 def words(code: str | None) -> str:
