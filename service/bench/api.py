@@ -40,7 +40,9 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--match-size: {args.match_size!r} is not RxU, e.g. 2000x10000") from None
     if args.requests < 1 or args.concurrency < 1:
         raise CliError("--requests and --concurrency: must be at least 1")
-    url = os.environ.get("DATABASE_URL")
+    from service.settings import Settings
+
+    url = Settings.from_env().database_url  # the configured database, or an embedded one of its own
     folder = None if url else Path(tempfile.mkdtemp(prefix="sab-", dir="/tmp"))
     try:
         from service.db import database
