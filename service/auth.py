@@ -11,11 +11,12 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
-from litestar.params import PathParameter
+from litestar.params import HeaderParameter, PathParameter
 
 from service.access import service as access
 from service.caller import Caller, Role
 from service.errors import Invalid
+from service.vocabulary import INT32_MAX
 
 # Routes reachable without a key. Everything else needs one, and a guard naming its roles.
 # The dashboard and the workspace (/login, /logout, /dashboard, /workspace...) check their own session cookie
@@ -24,7 +25,9 @@ PUBLIC_PATHS = {"/health", "/ready", "/login", "/logout"}
 PUBLIC_PREFIXES = ("/schema", "/static", "/dashboard", "/workspace")
 
 # A row id in a path: PostgreSQL integer keys, so 1 to 2**31 - 1 (larger ones are 400, not a database error).
-PathId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
+PathId = Annotated[int, PathParameter(ge=1, le=INT32_MAX)]
+# The version a change was based on (parse it with `parse_if_match`).
+IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False, max_length=40)]
 
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
 

@@ -90,6 +90,7 @@ Language = Annotated[
 # PostgreSQL text cannot hold NUL; refuse it as bad input rather than fail on insert.
 NO_NUL = r"^[^\x00]*$"
 INT32_MAX = 2**31 - 1
+Id = Annotated[int, Meta(ge=1, le=INT32_MAX)]  # a row's id in a request body
 
 # Equality monitoring of a referral's lead adult (for the reports and the statutory return).
 CHARACTERISTICS = ("sex", "gender_identity", "age_band", "ethnicity", "disability", "sexual_orientation", "religion",

@@ -49,7 +49,8 @@ REASON_NAMES = {
     "step_free": "No step-free unit", "boy_age": "Age limit for boys", "nrpf": "No recourse to public funds",
     "household_size": "Household too large", "language": "Language", "excluded_area": "Excluded area",
     "too_close": "Too close to the perpetrator", "gender": "Gender", "children": "Children not accepted",
-    "pets": "Pets", "communal": "Communal living unsuitable", "specialist_only": "Specialist unit only",
+    "pets": "Pets", "assistance_dog": "Assistance dog not accepted", "communal": "Communal living unsuitable",
+    "specialist_only": "Specialist unit only", "no_units": "No unit considered",
     "not_available": "Not available in time", "unit_type": "Type of accommodation wanted",
     "offers_declined": "Offers declined", "separation": "Linked household in the scheme", "other": "Other",
 }

@@ -12,7 +12,7 @@ from litestar.pagination import OffsetPagination
 from litestar.params import FromQuery, HeaderParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.auth import PathId, allow, etag, parse_if_match
+from service.auth import IfMatch, PathId, allow, etag, parse_if_match
 from service.caller import Caller, Role
 from service.casework import service as casework
 from service.db import response
@@ -84,7 +84,7 @@ class InventoryController(Controller):
         caller: Caller,
         unit_id: PathId,
         data: AvailabilityIn,
-        if_match: Annotated[str | None, HeaderParameter(name="If-Match", required=False, max_length=40)] = None,
+        if_match: IfMatch = None,
         idempotency_key: Annotated[
             str | None, HeaderParameter(name="Idempotency-Key", required=False, min_length=1, max_length=200)
         ] = None,
@@ -137,7 +137,7 @@ class InventoryController(Controller):
         caller: Caller,
         unit_id: PathId,
         data: UnitPatch,
-        if_match: Annotated[str | None, HeaderParameter(name="If-Match", required=False, max_length=40)] = None,
+        if_match: IfMatch = None,
     ) -> Response[UnitOut]:
         """Change a unit's label, bed spaces or access. If-Match: 412 when stale."""
         unit = await casework.update_unit(session, caller, unit_id, data, parse_if_match(if_match))

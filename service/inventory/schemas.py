@@ -8,12 +8,12 @@ from typing import Annotated
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from service.vocabulary import (
-    INT32_MAX,
     NO_NUL,
     AvailabilityStatus,
     District,
     Gender,
     Gss,
+    Id,
     Language,
     SchemeTypeName,
     Specialism,
@@ -21,7 +21,6 @@ from service.vocabulary import (
 )
 
 Name = Annotated[str, Meta(min_length=1, max_length=200, pattern=NO_NUL)]
-Id = Annotated[int, Meta(ge=1, le=INT32_MAX)]
 
 
 class ProviderIn(Struct, forbid_unknown_fields=True):

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
+from service.vocabulary import Id
+
 EventName = Literal[
     "offer.created", "offer.accepted", "offer.declined", "offer.expired", "offer.withdrawn", "vacancy.stale",
     "vacancy.suitable",
@@ -14,7 +16,6 @@ EventName = Literal[
 EVENTS: tuple[str, ...] = EventName.__args__  # type: ignore[attr-defined]
 
 Gss = Annotated[str, Meta(pattern=r"^[EWSN]\d{8}$", description="ONS GSS code, e.g. E08000034 (Kirklees)")]
-Id = Annotated[int, Meta(ge=1, le=2**31 - 1)]
 
 
 class WebhookIn(Struct, forbid_unknown_fields=True):

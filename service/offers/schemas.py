@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
 
-from msgspec import Meta, Struct
+from msgspec import Struct
 
-from service.vocabulary import INT32_MAX, DeclineReason, Destination
-
-Id = Annotated[int, Meta(ge=1, le=INT32_MAX)]
+from service.vocabulary import DeclineReason, Destination, Id
 
 
 class OfferIn(Struct, forbid_unknown_fields=True):

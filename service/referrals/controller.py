@@ -7,10 +7,10 @@ from typing import Annotated
 from litestar import Controller, Response, get, patch, post
 from litestar.datastructures import State
 from litestar.pagination import OffsetPagination
-from litestar.params import HeaderParameter, QueryParameter
+from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.auth import PathId, allow, etag, parse_if_match
+from service.auth import IfMatch, PathId, allow, etag, parse_if_match
 from service.caller import Caller, Role
 from service.casework import service as casework
 from service.casework.service import CaseloadItem, Offer, Placement
@@ -90,7 +90,7 @@ class ReferralController(Controller):
         caller: Caller,
         referral_id: PathId,
         data: ReferralPatch,
-        if_match: Annotated[str | None, HeaderParameter(name="If-Match", required=False, max_length=40)] = None,
+        if_match: IfMatch = None,
     ) -> Response[ReferralOut]:
         """Change an open referral. If-Match (its version) is required: 428 without, 412 when stale; 409 once placed."""
         referral = await casework.update_referral(session, caller, referral_id, data, parse_if_match(if_match))

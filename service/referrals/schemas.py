@@ -8,13 +8,13 @@ from typing import Annotated, Literal
 from msgspec import UNSET, Meta, Struct, UnsetType, field
 
 from service.vocabulary import (
-    INT32_MAX,
     AdultAgeBand,
     CloseOutcome,
     CloseReason,
     District,
     Gender,
     Gss,
+    Id,
     Language,
     RiskName,
     SchemeTypeName,
@@ -62,7 +62,7 @@ class SafetyIn(Struct, forbid_unknown_fields=True):
     exclude_districts: Annotated[list[District], Meta(max_length=100)] = []
     perpetrator_locations: Annotated[list[LocationIn], Meta(max_length=10)] = []
     min_distance_km: Annotated[float, Meta(ge=0, le=1000)] = 0.0
-    separate_from: Annotated[list[Annotated[int, Meta(ge=1, le=INT32_MAX)]], Meta(max_length=20)] = []
+    separate_from: Annotated[list[Id], Meta(max_length=20)] = []
 
 
 class PointIn(Struct, forbid_unknown_fields=True):
