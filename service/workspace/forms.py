@@ -180,29 +180,12 @@ def household_form(data: Mapping[str, Sequence[str]], authorities: Mapping[str, 
     body["referred_on"] = parse_date(form, "referred_on", values["referred_on"], "the date of referral", required=True)
     body["needed_by"] = parse_date(form, "needed_by", values["needed_by"], "the date needed by", required=False)
 
-    adults = []
-    for i in range(10):
-        gender, age = first(data, f"adult-{i}-gender"), first(data, f"adult-{i}-age")
-        values[f"adult-{i}-gender"], values[f"adult-{i}-age"] = gender, age
-        if not gender and not age:
-            continue
-        if gender not in {code for code, _ in GENDERS}:
-            form.error(f"adult-{i}-gender", f"Choose the gender of adult {i + 1}")
-        years = _int(form, f"adult-{i}-age", age, f"the age of adult {i + 1}", 16, 120)
-        adults.append({"gender": gender, "age": years})
+    adults = _people(form, data, "adult", "gender", GENDERS, "Choose the gender of adult {n}", (16, 120))
     if not adults:
         form.error("adult-0-gender", "Enter at least one adult: the person who needs safe accommodation")
-    children = []
-    for i in range(12):
-        sex, age = first(data, f"child-{i}-sex"), first(data, f"child-{i}-age")
-        values[f"child-{i}-sex"], values[f"child-{i}-age"] = sex, age
-        if not sex and not age:
-            continue
-        if sex not in {code for code, _ in SEXES}:
-            form.error(f"child-{i}-sex", f"Choose whether child {i + 1} is a girl or a boy")
-        years = _int(form, f"child-{i}-age", age, f"the age of child {i + 1}", 0, 17)
-        children.append({"sex": sex, "age": years})
-    body["adults"], body["children"] = adults, children
+    body["adults"] = adults
+    body["children"] = _people(form, data, "child", "sex", SEXES, "Choose whether child {n} is a girl or a boy",
+                               (0, 17))
 
     needs: dict[str, Any] = {name: name in values["needs"] for name, _, _ in NEEDS}
     needs["languages"] = []
@@ -251,6 +234,22 @@ def household_form(data: Mapping[str, Sequence[str]], authorities: Mapping[str, 
     if body["needed_by"] and body["referred_on"] and body["needed_by"] < body["referred_on"]:
         form.error("needed_by", "The date needed by must be the same as or after the date of referral")
     return form, body
+
+
+def _people(form: Form, data: Mapping[str, Sequence[str]], kind: str, trait: str, choices: Sequence[tuple[str, str]],
+            unchosen: str, ages: tuple[int, int]) -> list[dict[str, Any]]:
+    """The rows of adults or children that were filled in (`kind`-N-`trait` and `kind`-N-age)."""
+    people = []
+    for i in range(12):
+        chosen, age = first(data, f"{kind}-{i}-{trait}"), first(data, f"{kind}-{i}-age")
+        form.values[f"{kind}-{i}-{trait}"], form.values[f"{kind}-{i}-age"] = chosen, age
+        if not chosen and not age:
+            continue
+        if chosen not in {code for code, _ in choices}:
+            form.error(f"{kind}-{i}-{trait}", unchosen.format(n=i + 1))
+        years = _int(form, f"{kind}-{i}-age", age, f"the age of {kind} {i + 1}", *ages)
+        people.append({trait: chosen, "age": years})
+    return people
 
 
 # Where the API's field paths are shown on the household form.

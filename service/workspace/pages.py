@@ -107,7 +107,9 @@ async def referral(session: AsyncSession, caller: Caller, referral_id: int) -> d
     pending = next((o for o in history if o["status"] == "pending"), None)
     placed = next((o for o in history if o["placement_id"] is not None), None)
     return {
-        "referral": found, "household": household(found), "offers": history, "pending": pending,
+        "referral": found, "offers": history,
+        "household": {"risk": found.risk.value, "marac": found.marac, "referred_on": found.referred_on,
+                      "needed_by": found.needed_by, **household(found)}, "pending": pending,
         "placement": placed, "words": words, "types": TYPE_NAMES,
         "exclude_districts": ", ".join(found.safety.get("exclude_districts", [])),
         "perpetrator_districts": ", ".join(p["district"] for p in found.safety.get("perpetrator_locations", [])

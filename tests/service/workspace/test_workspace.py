@@ -313,3 +313,34 @@ async def test_list_pages_take_the_same_queries_for_two_rows_as_for_six(
                 queries.setdefault((who, path), []).append(len(statements))
     for page, (few, many) in queries.items():
         assert few == many, (page, few, many)
+
+
+async def test_edit_sends_the_version_it_showed_and_a_stale_form_is_kept_with_the_reason(
+    client: AsyncClient, world: World
+) -> None:
+    referral_id = await make_referral(client, world)
+    await as_role(client, world, "officer")
+    page = f"/workspace/referrals/{referral_id}/edit"
+    shown = (await client.get(page)).text
+    assert 'name="version" value="1"' in shown and 'value="31"' in shown and 'value="BD1"' in shown
+    assert 'value="asian" selected' not in shown  # equality answers are never shown back to an officer
+    stale_token = csrf_of(shown)
+
+    saved = await submit(client, page, page, household(risk="medium", version="1"))
+    assert saved.status_code == 303 and saved.headers["location"].endswith("?done=changed")
+    stored = (await client.get(f"/api/v1/referrals/{referral_id}", headers=world.auth("officer"))).json()
+    assert stored["risk"] == "medium" and stored["version"] == 2
+
+    # A second tab still showing version 1: refused, what it typed kept, and the page now carries version 2.
+    late = await client.post(page, data={"csrf_token": stale_token, **dict(household(risk="standard")),
+                                         "version": "1"}, headers={"sec-fetch-site": "same-origin"})
+    assert late.status_code == 412
+    assert "Someone else changed this since you opened it" in " ".join(errors_of(late.text).values())
+    assert 'name="version" value="2"' in late.text
+    assert re.search(r'name="risk" value="standard"\s+checked', late.text)
+    assert (await client.get(f"/api/v1/referrals/{referral_id}", headers=world.auth("officer"))).json()[
+        "risk"] == "medium"
+    again = await submit(client, page, page, household(risk="standard", version="2"))
+    assert again.status_code == 303
+    kept = (await client.get(f"/api/v1/referrals/{referral_id}", headers=world.auth("admin"))).json()["equality"]
+    assert kept["ethnicity"] == "asian"  # left alone on the form: unchanged
