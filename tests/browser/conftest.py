@@ -125,7 +125,7 @@ class Watched:
         """The page shown now: axe-core finds no serious or critical violation; on a phone nothing scrolls
         sideways."""
         await self.page.wait_for_load_state("load")
-        self.shots.append((self.page.url, await self.page.screenshot(full_page=True)))
+        self.shots.append((self.page.url, await self.page.screenshot()))  # the last one is kept whole
         if axe:
             results = await AXE.run(self.page)
             bad = [(v["id"], v["impact"], [node["target"] for node in v["nodes"]][:3])
