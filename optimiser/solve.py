@@ -23,13 +23,11 @@ pairs that price out are added until the dual proves the matching optimal over a
 benchmark problems 3-4 rounds of 45,000-72,000 arcs replace one flow over 2.7-4.1 million.
 
 Separation links break the matroid structure. The flow problem is then a relaxation: if its
-solution keeps every linked pair out of a shared scheme it is optimal outright. Otherwise we branch
-and bound over the relaxation (forbid one of the two households from that scheme, then the other),
-comparing the vector (placed high, placed medium, placed standard, fit) lexicographically. Inside
-a branch the problem is again a matching (arcs removed), so each node's flow gives the node's exact
-lexicographic bound. The search proves optimality when it finishes; at the time limit the best
-feasible assignment found is returned with status "feasible". This stays with min-cost flow instead
-of a CP-SAT model with one boolean per pair (15 s at 250,000 pairs in issue 3's measurements).
+solution keeps every linked pair out of a shared scheme it is optimal outright. Otherwise
+`optimiser/separation.py` solves the connected components of the problem that hold a clash with a
+CP-SAT model, lexicographically (placed high, placed medium or higher, placed, fit); its docstring
+proves why the rest keeps the flow's answer. At the time limit the best separated answer found is
+returned with status "feasible".
 
 The fit score (0-100, weights overridable through the problem's `weights`):
   specialism 20  the household's specialist need met by the unit (10 when a specialist unit goes
@@ -45,7 +43,6 @@ The fit score (0-100, weights overridable through the problem's `weights`):
 
 from __future__ import annotations
 
-import heapq
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -55,6 +52,7 @@ import numpy.typing as npt
 
 from optimiser.feasibility import EARTH_RADIUS_KM, NO_SPECIALISM, Index, IntArray, in_threads
 from optimiser.problem import Point
+from optimiser.separation import separate
 from optimiser.vocabulary import SPECIALISMS, Capability, bits
 
 WEIGHTS = {"specialism": 20.0, "language": 10.0, "distance": 20.0, "near": 15.0, "waiting": 15.0,
@@ -235,22 +233,6 @@ class Matching:
     status: str
     stats: dict[str, float | int] = field(default_factory=dict)
     unit_of: IntArray | None = None  # set when the strategy chose the exact room
-
-
-def _value(ix: Index, class_of: IntArray, score_of: IntArray) -> tuple[int, int, int, int]:
-    placed = class_of >= 0
-    tiers = ix.r_tier[placed]
-    return (int((tiers == 2).sum()), int((tiers == 1).sum()), int((tiers == 0).sum()), int(score_of[placed].sum()))
-
-
-def _conflicts(ix: Index, class_of: IntArray) -> list[tuple[int, int, int]]:
-    """Linked pairs placed in one scheme: (a, b, scheme)."""
-    out = []
-    for a, b in ix.links:
-        ca, cb = class_of[a], class_of[b]
-        if ca >= 0 and cb >= 0 and ix.c_scheme[ca] == ix.c_scheme[cb]:
-            out.append((a, b, int(ix.c_scheme[ca])))
-    return out
 
 
 # Pricing rounds (see _lex_match). Below SPARSE_FROM pairs one flow over every pair is quicker.
@@ -447,7 +429,7 @@ def _lex_match(n_r: int, class_size: IntArray, tier: IntArray, pr: IntArray, pc:
 
 
 def solve_optimal(ix: Index, pr: IntArray, pc: IntArray, time_limit: float | None) -> Matching:
-    """Tier-lexicographic maximum matching, then maximum fit; separation by branch and bound."""
+    """Tier-lexicographic maximum matching, then maximum fit; separation by `separation.separate`."""
     started = time.perf_counter()
     n_r, n_c = ix.n_referrals, ix.n_classes
     scores = fit_scores(ix, pr, pc)
@@ -459,79 +441,18 @@ def solve_optimal(ix: Index, pr: IntArray, pc: IntArray, time_limit: float | Non
     weight *= big_m
     weight += fit
     class_size = ix.class_size.astype(np.int64)
-    pair_keys = pr.astype(np.int64) * n_c + pc  # ascending: pairs are referral-major, classes ascending
     stats = {"flows_solved": 0, "pricing_rounds": 0, "full_flows": 0, "flow_arcs": 0}
     build_seconds = time.perf_counter() - started
 
-    def run(forbidden: frozenset[tuple[int, int]]) -> tuple[IntArray, tuple[int, int, int, int]]:
-        if forbidden:
-            keys = pr.astype(np.int64) * (n_c + 1) + ix.c_scheme[pc]
-            ok = np.flatnonzero(~np.isin(keys, np.array([a * (n_c + 1) + s for a, s in forbidden], dtype=np.int64)))
-            class_of = _lex_match(n_r, class_size, ix.r_tier, pr[ok], pc[ok], weight[ok], fit[ok], big_m, stats)
-        else:
-            class_of = _lex_match(n_r, class_size, ix.r_tier, pr, pc, weight, fit, big_m, stats)
-        placed = np.flatnonzero(class_of >= 0)
-        score_of = np.zeros(n_r, dtype=np.int64)
-        score_of[placed] = fit[np.searchsorted(pair_keys, placed * n_c + class_of[placed])]
-        return class_of, _value(ix, class_of, score_of)
-
-    class_of, value = run(frozenset())
-    status = "optimal"
-    nodes = 1
-    if _conflicts(ix, class_of):
-        # Best-first branch and bound; a child is solved only when it is popped, with its parent's
-        # bound until then, so that a child reaching the bound spares solving its sibling.
-        deadline = None if time_limit is None else started + time_limit
-        fallback = _repair(ix, class_of)
-        kept = np.flatnonzero(fallback >= 0)
-        score_of = np.zeros(n_r, dtype=np.int64)
-        score_of[kept] = fit[np.searchsorted(pair_keys, kept * n_c + fallback[kept])]
-        incumbent: tuple[tuple[int, int, int, int], IntArray] = (_value(ix, fallback, score_of), fallback)
-        Entry = tuple[tuple[int, ...], int, int, frozenset[tuple[int, int]], IntArray | None]
-        heap: list[Entry] = [(tuple(-v for v in value), 0, 0, frozenset(), class_of)]
-        counter = 0
-        proven = False
-        while heap:
-            negbound, _, _, forbidden, sol = heapq.heappop(heap)
-            bound = tuple(-v for v in negbound)
-            if bound <= incumbent[0]:
-                proven = True
-                break
-            if deadline is not None and time.perf_counter() > deadline:
-                break
-            if sol is None:
-                sol, child_value = run(forbidden)
-                nodes += 1
-                if child_value > incumbent[0]:
-                    counter += 1
-                    heapq.heappush(heap, (tuple(-v for v in child_value), 0, counter, forbidden, sol))
-                continue
-            conflicts = _conflicts(ix, sol)
-            if not conflicts:
-                incumbent = (bound, sol)  # type: ignore[assignment]
-                continue
-            a, b, scheme = conflicts[0]
-            for who in (a, b):
-                counter += 1
-                heapq.heappush(heap, (negbound, 1, counter, forbidden | {(who, scheme)}, None))
-        else:
-            proven = True
-        class_of, status = incumbent[1], "optimal" if proven else "feasible"
-    return Matching(class_of, status, {"flow_build_seconds": round(build_seconds, 4),
-                                       "flows_solved": stats["flows_solved"],
-                                       "pricing_rounds": stats["pricing_rounds"], "full_flows": stats["full_flows"],
-                                       "branch_nodes": nodes,
-                                       "flow_arcs": stats["flow_arcs"]})
-
-
-def _repair(ix: Index, class_of: IntArray) -> IntArray:
-    """Make a solution obey separation by leaving out the lower-priority household of each clash."""
-    out = class_of.copy()
-    for a, b, _ in _conflicts(ix, out):
-        key_a = (ix.r_tier[a], -ix.r_referred[a])
-        key_b = (ix.r_tier[b], -ix.r_referred[b])
-        out[b if key_a >= key_b else a] = -1
-    return out
+    class_of = _lex_match(n_r, class_size, ix.r_tier, pr, pc, weight, fit, big_m, stats)
+    # Separation, which the flow ignores: only the components of the problem where the flow's answer
+    # puts linked households under one roof go to a constraint model (optimiser/separation.py).
+    deadline = None if time_limit is None else started + time_limit
+    separated = separate(ix, pr, pc, fit, class_of, deadline)
+    return Matching(separated.class_of, "optimal" if separated.proven else "feasible",
+                    {"flow_build_seconds": round(build_seconds, 4), "flows_solved": stats["flows_solved"],
+                     "pricing_rounds": stats["pricing_rounds"], "full_flows": stats["full_flows"],
+                     "flow_arcs": stats["flow_arcs"], **separated.stats})
 
 
 def solve_greedy(ix: Index, pr: IntArray, pc: IntArray) -> Matching:

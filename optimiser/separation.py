@@ -1,0 +1,245 @@
+"""Separation: linked households never share a scheme, with CONTRACT section 3's tier guarantee kept.
+
+The flow of `solve.py` ignores `separate_from`, so its answer is optimal for a *relaxation*. When it
+keeps every linked pair out of a shared scheme it is optimal outright and nothing here runs. When it
+does not, `separate` repairs it with a constraint model (OR-Tools CP-SAT) of only the part of the
+problem that can change, read data -> variables -> constraints -> objective -> solve -> read.
+
+What "optimal" means with links. Without links the feasible sets of households form a matroid and
+one assignment places, for every tier T, the most households of tier T or higher. Links break the
+matroid and the brackets can pull apart (a high-risk household linked to two standard ones who
+could share its only refuge: placing it places one, leaving it out places two). The contract's
+reading that keeps "high-risk households are never left out to place others" is lexicographic:
+first the most high-risk households placed, then among those assignments the most of medium risk
+or higher, then the most households, then the largest fit total. That is what is solved here, in
+four stages; each stage's proven optimum becomes a constraint of the next (so a stage can never
+trade away what an earlier stage won). Without links the lexicographic optimum is the matroid
+one, so the guarantee for problems without clashes is unchanged.
+
+Decomposition, and why it is exact. Take the graph whose nodes are referrals and unit classes, with
+an edge for each feasible pair and one for each separation link, and split it into connected
+components K_1..K_m. Every constraint lives inside one component: a referral's "at most one unit"
+and its pairs, a class's room count and the pairs into it, and a link's "not in one scheme" (it
+involves only pairs of the two linked households, which are joined by the link edge). So an
+assignment obeys every rule exactly when its restriction to each component does, and the
+components can be chosen independently. The objective is a sum over components of vectors
+(high placed, medium-or-higher placed, placed, fit), compared lexicographically; the lexicographic
+order on integer vectors is a total order compatible with addition (a <= b and c <= d imply
+a + c <= b + d), so the sum is maximal when each component's vector is maximal. Hence:
+* a component without a clash in the flow answer keeps that answer: the flow is optimal for the
+  relaxation of the whole problem, so its restriction is optimal for the relaxation of the
+  component (else swapping in a better one would improve the whole), and an answer that obeys
+  every rule and is optimal for a relaxation is optimal (households of components without links
+  therefore stay on the fast flow path, as do linked ones whose component has no clash);
+* only components with a clash go to CP-SAT, each alone, holding only its own referrals, classes
+  and pairs.
+Within a component, two shortcuts keep CP-SAT's work small, both exact. A stage whose value in the
+best separated answer known (at first the flow answer with the lower-priority household of each
+clash left out) already equals its value in the relaxation is proven without a solve: adding a
+rule can only lower the most households of tier T or higher that can be placed. And linked
+households that must all be kept apart (a clique of links) get one "at most one of them in this
+scheme" constraint per scheme instead of one per pair, which is also what the linear relaxation
+needs to see that nine mutually separated households over three schemes place at most three.
+
+When the deadline passes, the best separated answer found so far is returned (every stage's
+incumbent obeys every rule) and the status is "feasible".
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from optimiser.feasibility import Index, IntArray
+
+STAGES = ("high", "medium_or_higher", "placed", "fit")
+
+
+@dataclass
+class Separated:
+    """A separated assignment: class of each referral (-1 when unassigned), whether it is proven optimal."""
+
+    class_of: IntArray
+    proven: bool
+    stats: dict[str, float | int] = field(default_factory=dict)
+
+
+def conflicts(ix: Index, class_of: IntArray) -> list[tuple[int, int, int]]:
+    """Linked pairs placed in one scheme: (a, b, scheme)."""
+    out = []
+    for a, b in ix.links:
+        ca, cb = class_of[a], class_of[b]
+        if ca >= 0 and cb >= 0 and ix.c_scheme[ca] == ix.c_scheme[cb]:
+            out.append((a, b, int(ix.c_scheme[ca])))
+    return out
+
+
+def repair(ix: Index, class_of: IntArray) -> IntArray:
+    """Make a solution obey separation by leaving out the lower-priority household of each clash."""
+    out = class_of.copy()
+    for a, b, _ in conflicts(ix, out):
+        key_a = (ix.r_tier[a], -ix.r_referred[a])
+        key_b = (ix.r_tier[b], -ix.r_referred[b])
+        out[b if key_a >= key_b else a] = -1
+    return out
+
+
+def components(n_nodes: int, tails: IntArray, heads: IntArray) -> IntArray:
+    """Connected component label (its smallest node) of each node of an undirected graph given by edges."""
+    label = np.arange(n_nodes, dtype=np.int64)
+    while True:
+        lt, lh = label[tails], label[heads]
+        apart = lt != lh
+        if not apart.any():
+            return label
+        lt, lh = lt[apart], lh[apart]
+        # hook each root onto the smallest root it touches (labels are roots after the jumps below)
+        np.minimum.at(label, np.maximum(lt, lh), np.minimum(lt, lh))
+        while True:  # pointer jumping until every node points at its root
+            jumped = label[label]
+            if np.array_equal(jumped, label):
+                break
+            label = jumped
+
+
+def _cliques(members: list[int], partners: dict[int, set[int]]) -> tuple[list[list[int]], list[tuple[int, int]]]:
+    """Cover the links among `members`: maximal cliques (3 or more, grown greedily) and the pairs left."""
+    inside = set(members)
+    cliques: set[frozenset[int]] = set()
+    for seed in members:
+        clique = [seed]
+        for other in sorted(partners[seed] & inside, key=lambda k: -len(partners[k] & inside)):
+            if all(other in partners[k] for k in clique):
+                clique.append(other)
+        if len(clique) >= 3:
+            cliques.add(frozenset(clique))
+    covered = {(a, b) for c in cliques for a in c for b in c if a < b}
+    pairs = [(a, b) for a in members for b in partners[a] & inside if a < b and (a, b) not in covered]
+    return [sorted(c) for c in sorted(cliques, key=sorted)], pairs
+
+
+def _value(tier: IntArray, fit_of: IntArray, class_of: IntArray) -> tuple[int, int, int, int]:
+    placed = class_of >= 0
+    t = tier[placed]
+    return (int((t == 2).sum()), int((t >= 1).sum()), int(placed.sum()), int(fit_of[placed].sum()))
+
+
+def _solve_component(ix: Index, refs: IntArray, pr: IntArray, pc: IntArray, fit: IntArray, relaxed: IntArray,
+                     start: IntArray, deadline: float | None, stats: dict[str, float | int]) -> tuple[IntArray, bool]:
+    """Lexicographic optimum of one component (its referrals `refs`, their pairs pr/pc/fit) by CP-SAT stages."""
+    from ortools.sat.python import cp_model
+
+    # Data: the component's pairs, and the best separated answer known (the hint and first incumbent).
+    n = len(pr)
+    tier = ix.r_tier[pr]
+    pair_of = {(int(r), int(c)): k for k, (r, c) in enumerate(zip(pr.tolist(), pc.tolist(), strict=True))}
+    best = start.copy()
+    model = cp_model.CpModel()
+    # Variables: one boolean per feasible (referral, class) pair.
+    x = [model.new_bool_var(f"x{k}") for k in range(n)]
+    # Each household gets at most one unit.
+    firsts = np.flatnonzero(np.diff(pr, prepend=-1))
+    for a, b in zip(firsts.tolist(), [*firsts[1:].tolist(), n], strict=True):
+        model.add_at_most_one(x[a:b])
+    # Each class houses at most as many households as it has rooms.
+    order = np.argsort(pc, kind="stable")
+    bounds = np.flatnonzero(np.diff(pc[order], prepend=-1))
+    for a, b in zip(bounds.tolist(), [*bounds[1:].tolist(), n], strict=True):
+        c = int(pc[order[a]])
+        if b - a > ix.class_size[c]:
+            model.add(cp_model.LinearExpr.sum([x[k] for k in order[a:b].tolist()]) <= int(ix.class_size[c]))
+    # Households linked to one another never share a scheme: for each scheme, at most one of a clique.
+    partners: dict[int, set[int]] = {int(r): set() for r in refs.tolist()}
+    for a, b in ix.links:
+        if a in partners and b in partners:
+            partners[a].add(b)
+            partners[b].add(a)
+    in_scheme: dict[int, dict[int, list[int]]] = {}  # scheme -> linked referral -> its pairs there
+    scheme = ix.c_scheme[pc]
+    for k in np.flatnonzero(np.isin(pr, [r for r, p in partners.items() if p])).tolist():
+        in_scheme.setdefault(int(scheme[k]), {}).setdefault(int(pr[k]), []).append(k)
+    n_cliques = 0
+    for here in in_scheme.values():
+        cliques, pairs = _cliques(sorted(here), partners)
+        n_cliques += len(cliques)
+        for group in [*cliques, *pairs]:
+            model.add_at_most_one([x[k] for r in group for k in here[r]])
+    stats["separation_cliques"] = int(stats.get("separation_cliques", 0)) + n_cliques
+    # Objective, in stages: high placed, medium or higher placed, placed, fit; each proven stage is kept.
+    fit_of = np.zeros(ix.n_referrals, dtype=np.int64)
+    for r, c in zip(refs.tolist(), best[refs].tolist(), strict=True):
+        if c >= 0:
+            fit_of[r] = fit[pair_of[(r, c)]]
+    relaxed_value = _value(ix.r_tier[refs], fit_of[refs], relaxed[refs])
+    proven = True
+    for stage, name in enumerate(STAGES):
+        coef = fit.astype(np.int64) if name == "fit" else (tier >= 2 - stage).astype(np.int64)
+        if not coef.any():
+            continue
+        used = np.flatnonzero(coef)
+        objective = cp_model.LinearExpr.weighted_sum([x[k] for k in used.tolist()], coef[used].tolist())
+        current = _value(ix.r_tier[refs], fit_of[refs], best[refs])[stage]
+        if name != "fit" and current == relaxed_value[stage]:
+            # the relaxation's bound is reached: proven without a solve
+            model.add(objective >= current)
+            continue
+        model.maximize(objective)
+        model.clear_hints()
+        for r in refs.tolist():
+            c = int(best[r])
+            for k in range(np.searchsorted(pr, r), np.searchsorted(pr, r, side="right")):
+                model.add_hint(x[k], pc[k] == c)
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        if deadline is not None:
+            solver.parameters.max_time_in_seconds = max(0.0, deadline - time.perf_counter())
+        status = solver.solve(model)
+        stats["cp_sat_solves"] = int(stats.get("cp_sat_solves", 0)) + 1
+        stats["cp_sat_seconds"] = float(stats.get("cp_sat_seconds", 0.0)) + solver.wall_time
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return best, False  # out of time before any answer: the known one stands
+        chosen = np.flatnonzero([solver.boolean_value(v) for v in x])
+        best[refs] = -1
+        best[pr[chosen]] = pc[chosen]
+        fit_of[pr[chosen]] = fit[chosen]
+        if status != cp_model.OPTIMAL:
+            proven = False
+            break
+        model.add(objective >= round(solver.objective_value))
+    return best, proven
+
+
+def separate(ix: Index, pr: IntArray, pc: IntArray, fit: IntArray, relaxed: IntArray,
+             deadline: float | None) -> Separated:
+    """The lexicographic optimum under every rule, from the relaxation's answer `relaxed` (class per referral).
+
+    pr/pc are the feasible (referral, class) pairs, referral-major; fit their integer fit scores;
+    deadline a `time.perf_counter()` instant or None.
+    """
+    started = time.perf_counter()
+    clashes = conflicts(ix, relaxed)
+    stats: dict[str, float | int] = {"separation_clashes": len(clashes), "separation_components": 0,
+                                     "separation_referrals": 0, "separation_pairs": 0, "cp_sat_solves": 0}
+    if not clashes:
+        return Separated(relaxed, True, stats)
+    n_r = ix.n_referrals
+    links = np.array(ix.links, dtype=np.int64).reshape(-1, 2)
+    label = components(n_r + ix.n_classes, np.concatenate([pr, links[:, 0]]),
+                       np.concatenate([pc + n_r, links[:, 1]]))[:n_r]
+    best = repair(ix, relaxed)
+    proven = True
+    for comp in sorted({int(label[a]) for a, _, _ in clashes}):
+        refs = np.flatnonzero(label == comp)
+        mine = np.flatnonzero(np.isin(pr, refs))
+        stats["separation_components"] = int(stats["separation_components"]) + 1
+        stats["separation_referrals"] = int(stats["separation_referrals"]) + len(refs)
+        stats["separation_pairs"] = int(stats["separation_pairs"]) + len(mine)
+        if not proven or (deadline is not None and time.perf_counter() > deadline):
+            proven = False
+            continue
+        best, done = _solve_component(ix, refs, pr[mine], pc[mine], fit[mine], relaxed, best, deadline, stats)
+        proven = proven and done
+    stats["separation_seconds"] = round(time.perf_counter() - started, 4)
+    return Separated(best, proven, stats)
