@@ -51,10 +51,9 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from optimiser.feasibility import Index, IntArray
-
-STAGES = ("high", "medium_or_higher", "placed", "fit")
 
 
 @dataclass
@@ -127,7 +126,8 @@ def _value(tier: IntArray, fit_of: IntArray, class_of: IntArray) -> tuple[int, i
 
 
 def _solve_component(ix: Index, refs: IntArray, pr: IntArray, pc: IntArray, fit: IntArray, relaxed: IntArray,
-                     start: IntArray, deadline: float | None, stats: dict[str, float | int]) -> tuple[IntArray, bool]:
+                     start: IntArray, forced: IntArray, full: IntArray, deadline: float | None,
+                     stats: dict[str, float | int]) -> tuple[IntArray, bool]:
     """Lexicographic optimum of one component (its referrals `refs`, their pairs pr/pc/fit) by CP-SAT stages."""
     from ortools.sat.python import cp_model
 
@@ -139,17 +139,22 @@ def _solve_component(ix: Index, refs: IntArray, pr: IntArray, pc: IntArray, fit:
     model = cp_model.CpModel()
     # Variables: one boolean per feasible (referral, class) pair.
     x = [model.new_bool_var(f"x{k}") for k in range(n)]
-    # Each household gets at most one unit.
+    # Each household gets at most one unit (exactly one where every optimum places it: `_fixings`).
     firsts = np.flatnonzero(np.diff(pr, prepend=-1))
+    must = set(forced.tolist())
     for a, b in zip(firsts.tolist(), [*firsts[1:].tolist(), n], strict=True):
-        model.add_at_most_one(x[a:b])
-    # Each class houses at most as many households as it has rooms.
+        (model.add_exactly_one if int(pr[a]) in must else model.add_at_most_one)(x[a:b])
+    # Each class houses at most as many households as it has rooms (as many, where every optimum fills it).
     order = np.argsort(pc, kind="stable")
     bounds = np.flatnonzero(np.diff(pc[order], prepend=-1))
+    filled = set(full.tolist())
     for a, b in zip(bounds.tolist(), [*bounds[1:].tolist(), n], strict=True):
         c = int(pc[order[a]])
-        if b - a > ix.class_size[c]:
-            model.add(cp_model.LinearExpr.sum([x[k] for k in order[a:b].tolist()]) <= int(ix.class_size[c]))
+        rooms = cp_model.LinearExpr.sum([x[k] for k in order[a:b].tolist()])
+        if c in filled:
+            model.add(rooms == int(ix.class_size[c]))
+        elif b - a > ix.class_size[c]:
+            model.add(rooms <= int(ix.class_size[c]))
     # Households linked to one another never share a scheme: for each scheme, at most one of a clique.
     partners: dict[int, set[int]] = {int(r): set() for r in refs.tolist()}
     for a, b in ix.links:
@@ -167,21 +172,23 @@ def _solve_component(ix: Index, refs: IntArray, pr: IntArray, pc: IntArray, fit:
         for group in [*cliques, *pairs]:
             model.add_at_most_one([x[k] for r in group for k in here[r]])
     stats["separation_cliques"] = int(stats.get("separation_cliques", 0)) + n_cliques
-    # Objective, in stages: high placed, medium or higher placed, placed, fit; each proven stage is kept.
+    # Objective, in stages: high placed, medium or higher placed, then placed and fit together (one more
+    # household outweighs any fit total); each proven stage is kept as a constraint of the next.
     fit_of = np.zeros(ix.n_referrals, dtype=np.int64)
     for r, c in zip(refs.tolist(), best[refs].tolist(), strict=True):
         if c >= 0:
             fit_of[r] = fit[pair_of[(r, c)]]
     relaxed_value = _value(ix.r_tier[refs], fit_of[refs], relaxed[refs])
+    stage_weights = [(tier == 2).astype(np.int64), (tier >= 1).astype(np.int64),
+                     fit.astype(np.int64) + (1000 * len(refs) + 1)]
     proven = True
-    for stage, name in enumerate(STAGES):
-        coef = fit.astype(np.int64) if name == "fit" else (tier >= 2 - stage).astype(np.int64)
+    for stage, coef in enumerate(stage_weights):
         if not coef.any():
             continue
         used = np.flatnonzero(coef)
         objective = cp_model.LinearExpr.weighted_sum([x[k] for k in used.tolist()], coef[used].tolist())
         current = _value(ix.r_tier[refs], fit_of[refs], best[refs])[stage]
-        if name != "fit" and current == relaxed_value[stage]:
+        if stage < 2 and current == relaxed_value[stage]:
             # the relaxation's bound is reached: proven without a solve
             model.add(objective >= current)
             continue
@@ -193,22 +200,94 @@ def _solve_component(ix: Index, refs: IntArray, pr: IntArray, pc: IntArray, fit:
                 model.add_hint(x[k], pc[k] == c)
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
+        solver.parameters.linearization_level = 2  # the matching's LP bound is what proves a stage
+        solver.parameters.cp_model_probing_level = 0  # probing costs seconds on these models and finds little
         if deadline is not None:
             solver.parameters.max_time_in_seconds = max(0.0, deadline - time.perf_counter())
         status = solver.solve(model)
         stats["cp_sat_solves"] = int(stats.get("cp_sat_solves", 0)) + 1
-        stats["cp_sat_seconds"] = float(stats.get("cp_sat_seconds", 0.0)) + solver.wall_time
+        stats["cp_sat_seconds"] = round(float(stats.get("cp_sat_seconds", 0.0)) + solver.wall_time, 4)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return best, False  # out of time before any answer: the known one stands
         chosen = np.flatnonzero([solver.boolean_value(v) for v in x])
         best[refs] = -1
         best[pr[chosen]] = pc[chosen]
-        fit_of[pr[chosen]] = fit[chosen]
+        # a stage's answer may leave out households of lower tiers that fit: the next stage's hint places them
+        best = refill(ix, pr, pc, fit, best)
+        placed = refs[best[refs] >= 0]
+        fit_of[placed] = fit[np.searchsorted(pr * ix.n_classes + pc, placed * ix.n_classes + best[placed])]
         if status != cp_model.OPTIMAL:
             proven = False
             break
         model.add(objective >= round(solver.objective_value))
     return best, proven
+
+
+def refill(ix: Index, pr: IntArray, pc: IntArray, fit: IntArray, class_of: IntArray) -> IntArray:
+    """Place households left out where a room is free and no linked household shares the scheme (a better start)."""
+    out = class_of.copy()
+    free = ix.class_size.astype(np.int64) - np.bincount(out[out >= 0], minlength=ix.n_classes)
+    partners: dict[int, list[int]] = {}
+    for a, b in ix.links:
+        partners.setdefault(a, []).append(b)
+        partners.setdefault(b, []).append(a)
+    left = np.flatnonzero(out < 0)
+    for r in left[np.lexsort((ix.r_referred[left], -ix.r_tier[left]))].tolist():
+        lo, hi = np.searchsorted(pr, r), np.searchsorted(pr, r, side="right")
+        taken = {int(ix.c_scheme[out[k]]) for k in partners.get(r, ()) if out[k] >= 0}
+        for k in (lo + np.argsort(-fit[lo:hi], kind="stable")).tolist():
+            c = int(pc[k])
+            if free[c] > 0 and int(ix.c_scheme[c]) not in taken:
+                out[r] = c
+                free[c] -= 1
+                break
+    return out
+
+
+def _lex_weights(tier: IntArray, fit: IntArray, n: int) -> IntArray | None:
+    """Pair weights whose sums compare like (high, medium or higher, placed, fit), or None if int64 is too small.
+
+    With B0 above any fit total and each next B above n times the previous plus all fit, one more
+    household of a tier outweighs any change below it.
+    """
+    b0 = 1000 * n + 1
+    b1 = (n + 1) * b0
+    b2 = (n + 1) * b1
+    if n * (b2 + 1000) >= 1 << 62:
+        return None
+    return np.array([b0, b1, b2], dtype=np.int64)[tier] + fit
+
+
+def _fixings(ix: Index, refs: IntArray, pr: IntArray, pc: IntArray, fit: IntArray, relaxed: IntArray,
+             start: IntArray) -> tuple[npt.NDArray[np.bool_], IntArray, IntArray] | None:
+    """Reduced-cost fixing on one component: (pairs that may be used, referrals that must be placed,
+    classes that must be full) in every lexicographic optimum; None when no proof is available.
+
+    With lexicographic weights W and the relaxation's optimal dual values u (referrals) and v (classes),
+    every assignment x obeying the matching rules has
+        W(x) = UB - sum over used pairs of (u_r + v_c - W_rc) - sum of u_r over referrals left out
+               - sum of v_c over free rooms,
+    every term >= 0, UB the relaxation's optimum. The optimum under all rules is >= W(start) (a
+    separated answer), so a pair whose reduced cost exceeds UB - W(start) is used by no optimum, a
+    referral with u_r above it is placed by every optimum, a class with v_c above it full in every one.
+    """
+    from optimiser.solve import _prices  # the pricing rounds' dual values (import here: solve imports us)
+
+    w = _lex_weights(ix.r_tier[pr], fit.astype(np.int64), len(refs))
+    if w is None:
+        return None
+    pair_key = pr * ix.n_classes + pc
+    placed = refs[relaxed[refs] >= 0]
+    used = np.searchsorted(pair_key, placed * ix.n_classes + relaxed[placed])
+    u, v = _prices(ix.n_referrals, ix.class_size.astype(np.int64), pr, pc, w, used)
+    upper = int(u[refs].sum()) + int((ix.class_size * v).sum())
+    if upper != int(w[used].sum()):
+        return None  # no proof from these prices (not expected)
+    kept = refs[start[refs] >= 0]
+    lower = int(w[np.searchsorted(pair_key, kept * ix.n_classes + start[kept])].sum())
+    gap = upper - lower
+    reduced = u[pr] + v[pc] - w
+    return reduced <= gap, refs[u[refs] > gap], np.flatnonzero(v > gap)
 
 
 def separate(ix: Index, pr: IntArray, pc: IntArray, fit: IntArray, relaxed: IntArray,
@@ -226,20 +305,39 @@ def separate(ix: Index, pr: IntArray, pc: IntArray, fit: IntArray, relaxed: IntA
         return Separated(relaxed, True, stats)
     n_r = ix.n_referrals
     links = np.array(ix.links, dtype=np.int64).reshape(-1, 2)
-    label = components(n_r + ix.n_classes, np.concatenate([pr, links[:, 0]]),
-                       np.concatenate([pc + n_r, links[:, 1]]))[:n_r]
-    best = repair(ix, relaxed)
+    best = refill(ix, pr, pc, fit, repair(ix, relaxed))
     proven = True
-    for comp in sorted({int(label[a]) for a, _, _ in clashes}):
-        refs = np.flatnonzero(label == comp)
+    for refs in _clashing_parts(n_r + ix.n_classes, links, pr, pc, relaxed, clashes):
         mine = np.flatnonzero(np.isin(pr, refs))
-        stats["separation_components"] = int(stats["separation_components"]) + 1
-        stats["separation_referrals"] = int(stats["separation_referrals"]) + len(refs)
-        stats["separation_pairs"] = int(stats["separation_pairs"]) + len(mine)
-        if not proven or (deadline is not None and time.perf_counter() > deadline):
-            proven = False
-            continue
-        best, done = _solve_component(ix, refs, pr[mine], pc[mine], fit[mine], relaxed, best, deadline, stats)
-        proven = proven and done
+        forced_r = np.zeros(0, dtype=np.int64)
+        full_c = np.zeros(0, dtype=np.int64)
+        fixed = _fixings(ix, refs, pr[mine], pc[mine], fit[mine], relaxed, best)
+        pieces = [(refs, mine)]
+        if fixed is not None:
+            keep, forced_r, full_c = fixed
+            mine = mine[keep]
+            stats["separation_pairs_fixed"] = int(stats.get("separation_pairs_fixed", 0)) + int((~keep).sum())
+            # what is left may fall apart: only the pieces where the relaxation clashes need the model
+            own = [clash for clash in clashes if clash[0] in set(refs.tolist())]
+            pieces = [(sub, mine[np.isin(pr[mine], sub)])
+                      for sub in _clashing_parts(n_r + ix.n_classes, links, pr[mine], pc[mine], relaxed, own)]
+        for sub_refs, sub_pairs in pieces:
+            stats["separation_components"] = int(stats["separation_components"]) + 1
+            stats["separation_referrals"] = int(stats["separation_referrals"]) + len(sub_refs)
+            stats["separation_pairs"] = int(stats["separation_pairs"]) + len(sub_pairs)
+            if not proven or (deadline is not None and time.perf_counter() > deadline):
+                proven = False
+                continue
+            best, done = _solve_component(ix, sub_refs, pr[sub_pairs], pc[sub_pairs], fit[sub_pairs], relaxed, best,
+                                          forced_r, full_c, deadline, stats)
+            proven = proven and done
     stats["separation_seconds"] = round(time.perf_counter() - started, 4)
     return Separated(best, proven, stats)
+
+
+def _clashing_parts(n_nodes: int, links: IntArray, pr: IntArray, pc: IntArray, relaxed: IntArray,
+                    clashes: list[tuple[int, int, int]]) -> list[IntArray]:
+    """Referrals of each connected component (pairs and links) that holds a clash of the relaxation."""
+    n_r = len(relaxed)
+    label = components(n_nodes, np.concatenate([pr, links[:, 0]]), np.concatenate([pc + n_r, links[:, 1]]))[:n_r]
+    return [np.flatnonzero(label == comp) for comp in sorted({int(label[a]) for a, _, _ in clashes})]

@@ -431,7 +431,7 @@ def _lex_match(n_r: int, class_size: IntArray, tier: IntArray, pr: IntArray, pc:
 def solve_optimal(ix: Index, pr: IntArray, pc: IntArray, time_limit: float | None) -> Matching:
     """Tier-lexicographic maximum matching, then maximum fit; separation by `separation.separate`."""
     started = time.perf_counter()
-    n_r, n_c = ix.n_referrals, ix.n_classes
+    n_r = ix.n_referrals
     scores = fit_scores(ix, pr, pc)
     scores *= FIT_SCALE
     fit = np.rint(scores, out=scores).astype(np.int32)  # 0..1000

@@ -6,7 +6,6 @@ import itertools
 from typing import Any
 
 import numpy as np
-
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
