@@ -16,7 +16,7 @@ import numpy as np
 
 from optimiser.explain import Result, assignment_reasons, rule_counts, unassigned_reasons
 from optimiser.feasibility import build_index, default_threads, feasible_block, feasible_pairs, rules_broken
-from optimiser.problem import Problem, ProblemError, Referral, Unit, parse_problem, read_problem
+from optimiser.problem import Problem, ProblemError, ProblemTooLarge, Referral, Unit, parse_problem, read_problem
 from optimiser.solve import fit_scores, solve_greedy, solve_optimal, units_for
 from optimiser.vocabulary import RISKS, RULES, UNIT_RULES
 
@@ -24,6 +24,7 @@ __all__ = [
     "RULES",
     "Problem",
     "ProblemError",
+    "ProblemTooLarge",
     "Referral",
     "Result",
     "Unit",
@@ -37,20 +38,29 @@ __all__ = [
 
 
 def solve(problem: Problem, strategy: str = "optimal", time_limit: float | None = None,
-          threads: int | None = None) -> Result:
+          threads: int | None = None, *, max_cells: int | None = None, max_pairs: int | None = None) -> Result:
     """Assign units to referrals by `strategy` ("optimal" or "greedy") and explain the outcome.
 
     `threads` share the rules and fit scores of large problems (default: the CPUs this process may
-    use, at most 4).
+    use, at most 4). time_limit (seconds) counts from here; when it runs out the best separated
+    answer found is returned with status "feasible". ProblemTooLarge when referrals x units passes
+    max_cells (checked before any pair is built) or the feasible pairs (unit level) pass max_pairs.
     """
     if strategy not in ("optimal", "greedy"):
         raise ValueError(f"unknown strategy {strategy!r}")
     t0 = time.perf_counter()
+    cells = len(problem.referrals) * len(problem.units)
+    if max_cells is not None and cells > max_cells:
+        raise ProblemTooLarge("referrals x units", cells, max_cells)
     ix = build_index(problem, default_threads() if threads is None else threads)
     pr, pc = feasible_pairs(ix)
+    n_pairs = int(ix.class_size[pc].sum())
+    if max_pairs is not None and n_pairs > max_pairs:
+        raise ProblemTooLarge("feasible_pairs", n_pairs, max_pairs)
     t1 = time.perf_counter()
     if strategy == "optimal":
-        matching = solve_optimal(ix, pr, pc, time_limit)
+        remaining = None if time_limit is None else max(0.0, time_limit - (t1 - t0))
+        matching = solve_optimal(ix, pr, pc, remaining)
     else:
         matching = solve_greedy(ix, pr, pc)
     t2 = time.perf_counter()
@@ -74,7 +84,8 @@ def solve(problem: Problem, strategy: str = "optimal", time_limit: float | None 
         "feasibility_seconds": round(t1 - t0, 4),
         "solve_seconds": round(t2 - t1, 4),
         "explain_seconds": round(t3 - t2, 4),
-        "feasible_pairs": int(ix.class_size[pc].sum()),
+        "feasible_pairs": n_pairs,
+        "time_limit_seconds": time_limit,
         "unit_classes": ix.n_classes,
         "referrals": len(refs),
         "units": len(units),

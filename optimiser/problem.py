@@ -51,6 +51,16 @@ def _today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
+class ProblemTooLarge(ValueError):
+    """A problem past a size limit the caller set: `measure` ("referrals x units" or "feasible_pairs")."""
+
+    def __init__(self, measure: str, size: int, limit: int) -> None:
+        super().__init__(f"{measure}: {size:,} is more than the limit of {limit:,}")
+        self.measure = measure
+        self.size = size
+        self.limit = limit
+
+
 def _lower(codes: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(map(str.lower, codes))
 

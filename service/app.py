@@ -22,6 +22,7 @@ from service.errors import EXCEPTION_HANDLERS, problem_details_plugin
 from service.inventory.controller import InventoryController
 from service.jobs import all_jobs
 from service.matching.controller import MatchingController
+from service.matching.service import SolveGate
 from service.notifications.controller import WebhookController
 from service.offers.controller import OfferController
 from service.reference.controller import ReferenceController
@@ -103,7 +104,8 @@ def create_app(
         plugins=[problem_details_plugin()],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[database, scheduler_lifespan(all_jobs(settings))],  # scheduler after the engine
-        state=State({"settings": settings, "session_maker": session_maker}),
+        state=State({"settings": settings, "session_maker": session_maker,
+                     "solve_gate": SolveGate(settings.solves_per_key, settings.solves_at_once)}),
         openapi_config=openapi_config(),
         template_config=dashboard_templates(WORKSPACE_TEMPLATES, functions={"rows_for": workspace_forms.rows}),
     )

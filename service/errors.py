@@ -84,6 +84,24 @@ class Invalid(DomainError):
         super().__init__(f"{field}: {message}", errors=[{"field": field, "message": message}])
 
 
+class TooManyRequests(DomainError):
+    """This caller already has as much running as it may: try again after `retry_after` seconds."""
+
+    status = 429
+
+    def __init__(self, detail: str, retry_after: int):
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+class Busy(DomainError):
+    """The service is shedding this kind of work just now: try again after `retry_after` seconds."""
+
+    status = 503
+
+    def __init__(self, detail: str, retry_after: int):
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
 def _problem(
     status: int, detail: str, errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
@@ -151,4 +169,10 @@ def problem_details_plugin() -> ProblemDetailsPlugin:
     )
 
 
-EXCEPTION_HANDLERS = {DataError: _database_refused, Exception: _unexpected}
+def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:
+    # A body nested thousands of levels deep (the JSON decoder recurses): the caller's input, not our fault.
+    return _problem(400, "The request body is nested too deeply to read.",
+                    [{"field": "body", "message": "nested too deeply"}]).to_response(request)
+
+
+EXCEPTION_HANDLERS = {DataError: _database_refused, RecursionError: _too_deep, Exception: _unexpected}

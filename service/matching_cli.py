@@ -48,10 +48,14 @@ def run_match(args: argparse.Namespace) -> int:
         raise CliError(f"--problem: cannot read {args.problem!r}: {error.strerror}") from None
     if args.time_limit is not None and args.time_limit <= 0:
         raise CliError("--time-limit: must be > 0 seconds")
+    # every solve has a limit (CONTRACT section 7): --time-limit may lower the deployment's, never raise it
     try:
-        threads = Settings.from_env().match_threads
+        settings = Settings.from_env()
     except SettingsError as error:
         raise CliError(str(error)) from None
+    threads = settings.match_threads
+    asked = settings.solve_time_limit if args.time_limit is None else args.time_limit
+    time_limit = min(asked, settings.solve_time_limit_max)
 
     read_seconds = time.perf_counter() - started
     import msgspec
@@ -67,7 +71,7 @@ def run_match(args: argparse.Namespace) -> int:
         raise CliError(f"{error.item}: field {error.field or '(whole item)'}: {error.message}") from None
     del raw  # the problem holds all we need
     parse_seconds = time.perf_counter() - started - read_seconds - import_seconds
-    result = optimiser.solve(problem, strategy=args.strategy, time_limit=args.time_limit, threads=threads)
+    result = optimiser.solve(problem, strategy=args.strategy, time_limit=time_limit, threads=threads)
     result.stats["read_seconds"] = round(read_seconds, 4)
     result.stats["import_seconds"] = round(import_seconds, 4)
     result.stats["parse_seconds"] = round(parse_seconds, 4)

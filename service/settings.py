@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 
 class SettingsError(ValueError):
@@ -45,6 +46,23 @@ def _whole(environ: Mapping[str, str], name: str, minimum: int) -> int | None:
     return int(raw)
 
 
+def solve_limits(env: Mapping[str, str]) -> dict[str, Any]:
+    """The solve limits of CONTRACT section 7 from SAFEACCOM_SOLVE_* (the CLI reads only these)."""
+    limit_max = _number(env, "SAFEACCOM_SOLVE_TIME_LIMIT_MAX", 30.0, 0.1)
+    limit = _number(env, "SAFEACCOM_SOLVE_TIME_LIMIT", min(30.0, limit_max), 0.1)
+    if limit > limit_max:
+        raise SettingsError(f"SAFEACCOM_SOLVE_TIME_LIMIT: {limit} is more than the maximum "
+                            f"SAFEACCOM_SOLVE_TIME_LIMIT_MAX ({limit_max})")
+    return {
+        "solve_time_limit": limit,
+        "solve_time_limit_max": limit_max,
+        "solve_max_cells": int(_number(env, "SAFEACCOM_SOLVE_MAX_CELLS", 10_000_000, 1)),
+        "solve_max_pairs": int(_number(env, "SAFEACCOM_SOLVE_MAX_PAIRS", 2_000_000, 1)),
+        "solves_per_key": int(_number(env, "SAFEACCOM_SOLVES_PER_KEY", 1, 1)),
+        "solves_at_once": int(_number(env, "SAFEACCOM_SOLVES_AT_ONCE", max(2, os.cpu_count() or 2), 1)),
+    }
+
+
 @dataclass(frozen=True)
 class Settings:
     """Configuration of one service process."""
@@ -61,6 +79,13 @@ class Settings:
     webhooks_internal: bool = False
     secure_cookies: bool = False  # behind HTTPS: the dashboard's session cookie is marked Secure
     match_threads: int | None = None  # threads of one solve; None: the CPUs the process may use, at most 4
+    # Solves (CONTRACT section 7): every solve has a wall-clock limit; a caller may lower it, never raise it.
+    solve_time_limit: float = 30.0  # seconds, when the caller names none
+    solve_time_limit_max: float = 30.0  # seconds, the most a caller may ask for
+    solve_max_cells: int = 10_000_000  # referrals x units of one request, checked before any pair is built
+    solve_max_pairs: int = 2_000_000  # feasible (referral, unit) pairs of one request
+    solves_per_key: int = 1  # solves one API key may have running at once (more: 429)
+    solves_at_once: int = max(2, os.cpu_count() or 2)  # solves of this process at once (more: 503)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -79,6 +104,7 @@ class Settings:
             run_scheduler=env.get("SAFEACCOM_SCHEDULER", "1") not in {"0", "false", "no"},
             secure_cookies=env.get("SAFEACCOM_SECURE_COOKIES", "0").lower() in {"1", "true", "yes"},
             match_threads=_whole(env, "SAFEACCOM_MATCH_THREADS", 1),
+            **solve_limits(env),
         )
 
     def with_database(self, url: str) -> Settings:

@@ -214,7 +214,8 @@ class WorkspaceController(Controller):
                         referral_id: PathId) -> Template:
         """Find units: the units that suit the household, best first, each with Make offer."""
         caller, context = await _page(request, session, OFFICER_ONLY)
-        context.update(await pages.proposals(session, caller, referral_id, state.settings.stale_after))
+        context.update(await pages.proposals(session, state.session_maker, caller, referral_id,
+                                                   state.settings.stale_after))
         return _render("proposals.html", context)
 
     @post("/referrals/{referral_id:int}/close", status_code=303)
@@ -253,7 +254,8 @@ class WorkspaceController(Controller):
             lambda _: f"unit-{unit_id}", f"unit-{unit_id}")
         if made is not None:
             return _back(f"/workspace/referrals/{referral_id}", "offered")
-        context.update(await pages.proposals(session, caller, int(referral_id), state.settings.stale_after),
+        context.update(await pages.proposals(session, state.session_maker, caller, int(referral_id),
+                                                   state.settings.stale_after),
                        form=form)
         return _render("proposals.html", context, 409)
 
@@ -330,8 +332,8 @@ class WorkspaceController(Controller):
         """Run matching over every open referral in scope and every available unit."""
         caller, context, _ = await _posted(request, session, MATCH_RUNS)
         form = forms.Form()
-        run = await _attempt(session, form, lambda: pages.run_matching(session, caller, state.settings.stale_after),
-                             fallback="run")
+        run = await _attempt(session, form, lambda: pages.run_matching(
+            state.session_maker, caller, state.settings, state.solve_gate), fallback="run")
         if run is not None:
             return _back(f"/workspace/match-runs/{run.id}")
         context.update(runs=await pages.recent_runs(session, caller), form=form)

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.caller import Caller, Role
 from service.casework import service as casework
@@ -23,6 +23,7 @@ from service.offers.service import OfferStatus
 from service.reference import service as reference
 from service.referrals import service as referrals
 from service.referrals.service import CloseIn, ReferralIn, ReferralPatch
+from service.settings import Settings
 from service.vocabulary import UNMET_REASONS, WITHDRAWN_REASONS
 from service.workspace import forms
 
@@ -140,9 +141,10 @@ async def close_referral(session: AsyncSession, caller: Caller, referral_id: int
                                           has_pending_offer=offers.has_pending_offer)
 
 
-async def proposals(session: AsyncSession, caller: Caller, referral_id: int, stale_after: timedelta) -> dict[str, Any]:
+async def proposals(session: AsyncSession, session_maker: async_sessionmaker[AsyncSession], caller: Caller,
+                    referral_id: int, stale_after: timedelta) -> dict[str, Any]:
     """Find units: ranked units with their scheme, score and reasons, and what each rule ruled out."""
-    found = await matching.proposals(session, caller, referral_id, stale_after)
+    found = await matching.proposals(session_maker, caller, referral_id, stale_after)
     units = await inventory.describe_units(session, [item["unit_id"] for item in found["items"]])
     items = [{**item, **units[item["unit_id"]], "type_name": TYPE_NAMES.get(units[item["unit_id"]]["type"], "")}
              for item in found["items"] if item["unit_id"] in units]
@@ -163,9 +165,12 @@ async def recent_runs(session: AsyncSession, caller: Caller) -> list[Any]:
     return await matching.recent_match_runs(session, caller)
 
 
-async def run_matching(session: AsyncSession, caller: Caller, stale_after: timedelta) -> Any:
-    """POST /match-runs."""
-    return await matching.match_run(session, caller, stale_after)
+async def run_matching(session_maker: async_sessionmaker[AsyncSession], caller: Caller, settings: Settings,
+                       gate: matching.SolveGate) -> Any:
+    """POST /match-runs: within the key's and the service's limits of solves, off the page's transaction."""
+    with gate.admit(caller.key_id):
+        return await matching.match_run(session_maker, caller, settings.stale_after,
+                                        matching.SolveLimits.from_settings(settings), settings.match_threads)
 
 
 async def match_run(session: AsyncSession, caller: Caller, run_id: int) -> dict[str, Any]:
