@@ -7,6 +7,12 @@ child's rusage (os.wait4): `safeaccom match` (optimal, then greedy) and the base
 runs, memory the largest; `time_ratio_median_of_turns` pairs the runs of each turn.
 JSON on stdout, one object per size in a list.
 
+`--linked-groups 5,10,20,50` adds, for each k, two problems where k households must all be kept
+apart: alone over three schemes of three rooms (issue 13's case: at most three can be placed), and
+inside a generated problem (`--group-in`, default 200x400) where the k share one shape and one
+perpetrator, so that they want the same schemes. Figures: time, status, and the separation step's
+own (`cp_sat_seconds`, how many households and pairs it had to model).
+
 The project's modules are compiled to bytecode first, as `pip install .` does: an editable install
 (or PYTHONDONTWRITEBYTECODE) would otherwise recompile them in every child, 0.05-0.1 s each, which
 is not what a deployed service pays.
@@ -36,11 +42,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=1, help="runs per measurement; best time is kept")
     parser.add_argument("--no-baseline", action="store_true", help="skip the scipy script")
+    parser.add_argument("--linked-groups", default="",
+                        help="comma-separated sizes of groups of households that must all be kept apart, "
+                             "e.g. 5,10,20,50: each solved alone over three schemes, and inside --group-in")
+    parser.add_argument("--group-in", default="200x400", help="REFERRALSxUNITS of the problem holding each group")
 
 
 def _sizes(text: str) -> list[tuple[int, int]]:
-    out = []
-    for part in text.split(","):
+    out: list[tuple[int, int]] = []
+    for part in filter(None, text.split(",")):
         try:
             r, u = part.lower().split("x")
             out.append((int(r), int(u)))
@@ -120,6 +130,84 @@ def _bounds(data: dict[str, Any]) -> dict[str, int]:
     return out
 
 
+def _groups(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in filter(None, text.split(","))]
+    except ValueError:
+        raise CliError(f"--linked-groups: {text!r} is not a list of group sizes, e.g. 5,10,20,50") from None
+    if any(k < 2 for k in sizes):
+        raise CliError("--linked-groups: a group has at least 2 households")
+    return sizes
+
+
+def _all_apart(k: int) -> dict[str, Any]:
+    """k households that must all be kept apart, over three schemes of three rooms (issue 13's case)."""
+    from optimiser.generate import generate
+
+    data = generate(k, 9, seed=0, link_share=0.0)
+    for s, start in enumerate((0, 3, 6)):
+        for u in data["units"][start:start + 3]:
+            u.update(scheme=f"scheme{s}", genders=["female", "male", "non_binary"], bedspaces=8, accepts_children=True,
+                     max_children=None, max_boy_age=None, wheelchair_accessible=True, pets=True, accepts_nrpf=True,
+                     communal=False, specialist_only=False, available_from=data["as_of"], type="refuge")
+    for r in data["referrals"]:
+        r["safety"] = {"separate_from": [x["id"] for x in data["referrals"] if x is not r]}
+        r["preferences"] = {}
+        r["needs"] = {**r["needs"], "languages": []}
+    return data
+
+
+def _group_inside(k: int, n_r: int, n_u: int, seed: int) -> dict[str, Any]:
+    """A generated problem whose first k households share one perpetrator and one shape, all kept apart
+    (they want the same schemes: the hard case for separation)."""
+    import copy
+
+    from optimiser.generate import generate
+
+    data = generate(n_r, n_u, seed=seed)
+    group = data["referrals"][:k]
+    lead = group[0]
+    for r in group:
+        for key in ("adults", "children", "needs", "preferences"):
+            r[key] = copy.deepcopy(lead[key])
+        r["safety"] = {**copy.deepcopy(lead["safety"]), "separate_from": [x["id"] for x in group if x is not r]}
+    return data
+
+
+def _separation_figures(wall: float, result: dict[str, Any]) -> dict[str, Any]:
+    stats = result["stats"]
+    return {
+        "end_to_end_seconds": round(wall, 3), "solve_seconds": stats.get("solve_seconds"),
+        "status": result["status"], "placed": stats["placed"], "placed_by_risk": stats["placed_by_risk"],
+        **{name: stats.get(name) for name in (
+            "separation_clashes", "separation_components", "separation_referrals", "separation_pairs",
+            "separation_pairs_fixed", "separation_cliques", "cp_sat_solves", "cp_sat_seconds", "separation_seconds")},
+    }
+
+
+def _linked_groups(args: argparse.Namespace, match: list[str], folder: str) -> list[dict[str, Any]]:
+    """Each group size solved alone over three schemes, and inside a generated problem."""
+    figures = []
+    (n_r, n_u), = _sizes(args.group_in) or [(200, 400)]
+    for k in _groups(args.linked_groups):
+        for shape, data in (("all_apart_over_3_schemes", _all_apart(k)),
+                            (f"group_inside_{n_r}x{n_u}", _group_inside(k, n_r, n_u, args.seed))):
+            path = Path(folder) / f"linked_{k}_{shape}.json"
+            path.write_text(json.dumps(data))
+            optimal, greedy = _Best(), _Best()
+            for _ in range(args.repeat):
+                optimal.run([*match, "match", "--problem", str(path)])
+                greedy.run([*match, "match", "--problem", str(path), "--strategy", "greedy"])
+            figures.append({
+                "linked_group": k, "shape": shape, "referrals": len(data["referrals"]), "units": len(data["units"]),
+                "optimal": _separation_figures(optimal.wall, optimal.result),
+                "greedy": {"placed": greedy.result["stats"]["placed"],
+                           "placed_by_risk": greedy.result["stats"]["placed_by_risk"]},
+            })
+            print(f"bench matcher: linked group of {k}, {shape} done", file=sys.stderr)
+    return figures
+
+
 def _summary(wall: float, mb: float, result: dict[str, Any]) -> dict[str, Any]:
     stats = result["stats"]
     return {
@@ -181,6 +269,7 @@ def run(args: argparse.Namespace) -> int:
                 }
             figures.append(entry)
             print(f"bench matcher: {entry['size']} done", file=sys.stderr)
+        figures += _linked_groups(args, match, folder)
     json.dump(figures, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0
