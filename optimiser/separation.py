@@ -257,7 +257,7 @@ def _lex_weights(tier: IntArray, fit: IntArray, n: int) -> IntArray | None:
     b0 = 1000 * n + 1
     b1 = (n + 1) * b0
     b2 = (n + 1) * b1
-    if n * (b2 + 1000) >= 1 << 62:
+    if n * (b2 + 1000) >= 1 << 60:  # the dual total adds two such sums: far from int64's end
         return None
     return np.array([b0, b1, b2], dtype=np.int64)[tier] + fit
 
@@ -322,7 +322,8 @@ def separate(ix: Index, pr: IntArray, pc: IntArray, fit: IntArray, relaxed: IntA
             mine = mine[keep]
             stats["separation_pairs_fixed"] = int(stats.get("separation_pairs_fixed", 0)) + int((~keep).sum())
             # what is left may fall apart: only the pieces where the relaxation clashes need the model
-            own = [clash for clash in clashes if clash[0] in set(refs.tolist())]
+            inside = set(refs.tolist())
+            own = [clash for clash in clashes if clash[0] in inside]
             pieces = [(sub, mine[np.isin(pr[mine], sub)])
                       for sub in _clashing_parts(n_r + ix.n_classes, links, pr[mine], pc[mine], relaxed, own)]
         for sub_refs, sub_pairs in pieces:
