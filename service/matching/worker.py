@@ -12,9 +12,6 @@ from typing import Any
 
 import anyio.to_process
 
-# CP-SAT (the separation model) takes ~0.7 s to import: a worker pays it once, when it starts
-from ortools.sat.python import cp_model  # noqa: F401
-
 import optimiser
 
 
