@@ -29,6 +29,7 @@ from service.access.models import ApiKey, Role
 from service.app import create_app
 from service.audit.models import AuditEvent
 from service.errors import Busy
+from service.inventory.models import Provider, Scheme, Unit
 from service.matching import worker
 from service.matching.controller import _while_connected
 from service.matching.models import MatchRun
@@ -195,7 +196,7 @@ async def flooded_service(engine: AsyncEngine) -> AsyncIterator[tuple[str, str, 
     """A served app on committed rows: an officer key with open referrals, a commissioner key, a unit."""
     maker = db.session_maker(engine)
     async with maker.begin() as session:
-        await add_refuge_unit(session, KIRKLEES, "Flooded refuge", bedspaces=3)
+        provider_id, unit_id = await add_refuge_unit(session, KIRKLEES, "Flooded refuge", bedspaces=3)
         officer_row, officer = await access.create_key(session, Role.OFFICER, "flooding officer", authority=KIRKLEES)
         other_row, other = await access.create_key(session, Role.COMMISSIONER, "patient commissioner",
                                                    authority=KIRKLEES)
@@ -226,6 +227,10 @@ async def flooded_service(engine: AsyncEngine) -> AsyncIterator[tuple[str, str, 
             await session.execute(delete(AuditEvent).where(AuditEvent.api_key_id.in_([officer_row.id, other_row.id])))
             await session.execute(delete(Referral).where(Referral.id.in_(ids)))
             await session.execute(delete(ApiKey).where(ApiKey.id.in_([officer_row.id, other_row.id])))
+            # the unit would otherwise be available to every later test's match runs
+            await session.execute(delete(Unit).where(Unit.id == unit_id))
+            await session.execute(delete(Scheme).where(Scheme.provider_id == provider_id))
+            await session.execute(delete(Provider).where(Provider.id == provider_id))
 
 
 async def test_one_keys_flood_is_refused_while_another_key_reads_vacancies(
