@@ -202,14 +202,13 @@ def test_separation_matches_brute_force(data: dict[str, Any], pricing: bool) -> 
     assert placed_tiers(result, data) == brute_force_tiers(data)
 
 
-def brute_force_tiers(data: dict[str, Any]) -> list[int]:
-    """Best (high, high+medium, all) over every assignment that obeys all rules, by enumeration."""
+def separated_assignments(data: dict[str, Any]) -> Iterator[tuple[int | None, ...]]:
+    """Every assignment (unit index or None per referral) that obeys all rules, separation included."""
     refs, units = data["referrals"], data["units"]
     options = [[None] + [j for j, u in enumerate(units) if not broken(r, u)] for r in refs]
     scheme = [u.get("scheme") or u["id"] for u in units]
     links = [(i, k) for i, r in enumerate(refs) for k, x in enumerate(refs)
-             if x["id"] in r["safety"]["separate_from"] and i != k]
-    best = (-1, -1, -1)
+             if x["id"] in (r["safety"].get("separate_from") or []) and i != k]
     for choice in itertools.product(*options):
         taken = [j for j in choice if j is not None]
         if len(taken) != len(set(taken)):
@@ -217,6 +216,14 @@ def brute_force_tiers(data: dict[str, Any]) -> list[int]:
         if any(choice[a] is not None and choice[b] is not None and scheme[choice[a]] == scheme[choice[b]]
                for a, b in links):
             continue
+        yield choice
+
+
+def brute_force_tiers(data: dict[str, Any]) -> list[int]:
+    """Best (high, high+medium, all) over every assignment that obeys all rules, by enumeration."""
+    refs = data["referrals"]
+    best = (-1, -1, -1)
+    for choice in separated_assignments(data):
         risks = [refs[i]["risk"] for i, j in enumerate(choice) if j is not None]
         value = (risks.count("high"), risks.count("high") + risks.count("medium"), len(risks))
         best = max(best, value)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import numpy as np
@@ -13,8 +12,8 @@ import optimiser
 from optimiser.feasibility import build_index
 from optimiser.solve import FIT_SCALE, fit_scores
 
-from .helpers import broken, check_result, problem, referral, unit
-from .test_properties import brute_force_tiers, placed_tiers
+from .helpers import check_result, problem, referral, unit
+from .test_properties import brute_force_tiers, placed_tiers, separated_assignments
 
 
 def linked(rid: str, others: list[str], risk: str = "high", **fields: Any) -> dict[str, Any]:
@@ -148,21 +147,7 @@ def _brute_force_lex(data: dict[str, Any]) -> tuple[int, int, int, int]:
     """Best (high, medium or higher, placed, fit) over every assignment obeying all rules, by enumeration."""
     p = optimiser.parse_problem(data)
     ix = build_index(p)
-    refs, units = data["referrals"], data["units"]
-    options = [[None] + [j for j, u in enumerate(units) if not broken(r, u)] for r in refs]
-    scheme = [u.get("scheme") or u["id"] for u in units]
-    links = [(i, k) for i, r in enumerate(refs) for k, x in enumerate(refs)
-             if x["id"] in (r["safety"].get("separate_from") or []) and i != k]
-    best = (-1, -1, -1, -1)
-    for choice in itertools.product(*options):
-        taken = [j for j in choice if j is not None]
-        if len(taken) != len(set(taken)):
-            continue
-        if any(choice[a] is not None and choice[b] is not None and scheme[choice[a]] == scheme[choice[b]]
-               for a, b in links):
-            continue
-        best = max(best, _lex(ix, refs, choice))
-    return best
+    return max(_lex(ix, data["referrals"], choice) for choice in separated_assignments(data))
 
 
 def _lex(ix: Any, refs: list[dict[str, Any]], choice: Any) -> tuple[int, int, int, int]:
