@@ -31,8 +31,10 @@ async def _scene(client: AsyncClient, world: World) -> dict[str, int]:
     accepted = await client.post(f"/api/v1/offers/{accepted_offer}/accept", headers=world.auth("provider"))
     assert accepted.status_code == 200, accepted.text
     pending_offer = (await offer(client, world, waiting, open_unit["id"])).json()["id"]
+    run = await client.post("/api/v1/match-runs", headers=world.auth("officer"))
+    assert run.status_code == 201, run.text
     return {"placed": placed, "open": waiting, "accepted_offer": accepted_offer, "pending_offer": pending_offer,
-            "placement": accepted.json()["placement_id"], "unit": open_unit["id"]}
+            "placement": accepted.json()["placement_id"], "unit": open_unit["id"], "run": run.json()["id"]}
 
 
 def _pages(ids: dict[str, int]) -> list[tuple[str, dict[str, int]]]:
@@ -51,6 +53,7 @@ def _pages(ids: dict[str, int]) -> list[tuple[str, dict[str, int]]]:
         (f"/workspace/offers/{ids['pending_offer']}",
          only("admin", "officer", "provider", leeds_officer=404, other_provider=404)),
         ("/workspace/match-runs", only("admin", "officer", "leeds_officer")),
+        (f"/workspace/match-runs/{ids['run']}", only("admin", "officer", leeds_officer=404)),
         ("/workspace/placements", only("admin", "officer", "leeds_officer", "provider", "other_provider")),
         (f"/workspace/placements/{ids['placement']}",
          only("admin", "officer", "provider", leeds_officer=404, other_provider=404)),
