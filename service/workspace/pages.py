@@ -243,7 +243,9 @@ async def placements(session: AsyncSession, caller: Caller, ended: bool, offset:
 
 async def placement(session: AsyncSession, caller: Caller, placement_id: int) -> dict[str, Any]:
     """A placement with the address (its officer, its provider and admin; audited)."""
-    return {"placement": await offers.get_placement(session, caller, placement_id), "words": words,
+    found = await offers.get_placement(session, caller, placement_id)
+    return {"placement": found, "unit": (await inventory.describe_units(session, [found["unit_id"]]))[found["unit_id"]],
+            "words": words,
             "destinations": forms.DESTINATIONS,
             "may_end": caller.role in (Role.PROVIDER, Role.OFFICER)}
 
