@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.audit import service as audit
 from service.caller import Caller, Role
 from service.casework.schemas import CaseloadItem
-from service.db import utcnow
+from service.db import response, utcnow
 from service.errors import Forbidden
 from service.inventory import service as inventory
 from service.inventory.service import Scheme, SchemePatch, Unit, UnitPatch
@@ -54,12 +54,9 @@ async def caseload(
     items = []
     for referral in page:
         audit.record(session, caller, "list", "referral", referral.id)
-        items.append(CaseloadItem(
-            id=referral.id, status=referral.status.value, risk=referral.risk.value,
-            referred_on=referral.referred_on, needed_by=referral.needed_by,
-            waiting_days=max(0, (today - referral.referred_on).days),
-            household_size=len(referral.adults) + len(referral.children),
-            version=referral.version, pending_offer_id=pending.get(referral.id),
+        items.append(response(
+            CaseloadItem, referral, waiting_days=max(0, (today - referral.referred_on).days),
+            household_size=len(referral.adults) + len(referral.children), pending_offer_id=pending.get(referral.id),
             placement_id=placed.get(referral.id), suitable_now=suited[referral.id],
         ))
     return items, int(total or 0)

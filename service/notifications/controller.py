@@ -29,11 +29,7 @@ class WebhookController(Controller):
     ) -> WebhookCreated:
         """Register a webhook for the caller's provider or authority. The answer carries the signing secret, once."""
         webhook = await service.create_webhook(session, caller, data, state.settings.webhooks_internal)
-        return WebhookCreated(
-            id=webhook.id, url=webhook.url, events=webhook.events, provider_id=webhook.provider_id,
-            authority=webhook.authority_code, active=webhook.active, created_at=webhook.created_at,
-            secret=webhook.secret,
-        )
+        return response(WebhookCreated, webhook)
 
     @get("/")
     async def list_webhooks(
