@@ -41,7 +41,7 @@ async def pseudonymise(session: AsyncSession, settings: Settings) -> None:
 def all_jobs(settings: Settings) -> list[ScheduledJob]:
     """The jobs each service process schedules; each runs once per period across all processes."""
     return [
-        ScheduledJob("notifications.deliver", timedelta(seconds=10), notifications.deliver_job),
+        ScheduledJob("notifications.deliver", timedelta(seconds=10), own_transactions=notifications.deliver_job),
         ScheduledJob("offers.expire", timedelta(minutes=1), expire_offers),
         ScheduledJob("alerts.vacancy_suitable", timedelta(seconds=15), alerts.recheck_job),
         ScheduledJob("inventory.flag_stale", timedelta(minutes=15), flag_stale_vacancies),

@@ -30,6 +30,8 @@ from service.settings import Settings
 log = logging.getLogger(__name__)
 
 JobFn = Callable[[AsyncSession, Settings], Awaitable[None]]
+# A job that opens its own short transactions (one that waits on the network must not hold one open).
+OwnTransactionsJobFn = Callable[[async_sessionmaker[AsyncSession], Settings], Awaitable[None]]
 
 # A job counts as already run in this period when its last run is younger than this share of
 # its interval: tolerant of timer jitter between processes, strict enough to run once per period.
@@ -53,7 +55,10 @@ class ScheduledJob:
 
     name: str
     every: timedelta
-    run: JobFn
+    run: JobFn | None = None
+    # Instead of `run`: a job that takes the session maker, runs in every process each period and
+    # keeps itself from doing work twice (SKIP LOCKED claims), holding no lock while it waits.
+    own_transactions: OwnTransactionsJobFn | None = None
 
 
 def lock_key(name: str) -> int:
@@ -64,6 +69,13 @@ def lock_key(name: str) -> int:
 
 async def run_job(maker: async_sessionmaker[AsyncSession], job: ScheduledJob, settings: Settings) -> bool:
     """Run the job once if no other process holds it and it has not run this period; True when it ran."""
+    if job.own_transactions is not None:
+        try:
+            await job.own_transactions(maker, settings)
+        except Exception as error:  # its transactions roll back on their own; the schedule goes on
+            log.error("scheduled job %s failed: %s", job.name, type(error).__name__)
+            return False
+        return True
     try:
         async with maker() as session, session.begin():
             got = await session.scalar(select(func.pg_try_advisory_xact_lock(lock_key(job.name))))
@@ -73,6 +85,7 @@ async def run_job(maker: async_sessionmaker[AsyncSession], job: ScheduledJob, se
             last = await session.scalar(select(JobRun.last_run_at).where(JobRun.name == job.name))
             if last is not None and now is not None and last > now - job.every * PERIOD_SHARE:
                 return False
+            assert job.run is not None, f"job {job.name} has nothing to run"
             await job.run(session, settings)
             upsert = insert(JobRun).values(name=job.name, last_run_at=text("now()"))
             await session.execute(

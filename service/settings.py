@@ -77,6 +77,7 @@ class Settings:
     max_page_size: int = 200
     run_scheduler: bool = True
     webhooks_internal: bool = False
+    webhook_deadline_seconds: float = 15.0  # a whole delivery try, however slowly the receiver answers
     secure_cookies: bool = False  # behind HTTPS: the dashboard's session cookie is marked Secure
     match_threads: int | None = None  # threads of one solve; None: the CPUs the process may use, at most 4
     # Solves (CONTRACT section 7): every solve has a wall-clock limit; a caller may lower it, never raise it.
@@ -101,6 +102,7 @@ class Settings:
             offer_hold=timedelta(hours=_number(env, "SAFEACCOM_OFFER_HOLD_HOURS", 4, 0.01)),
             retention=timedelta(days=_number(env, "SAFEACCOM_RETENTION_DAYS", 365, 1)),
             webhooks_internal=env.get("SAFEACCOM_WEBHOOKS_INTERNAL", "0") in {"1", "true", "yes"},
+            webhook_deadline_seconds=_number(env, "SAFEACCOM_WEBHOOK_DEADLINE_SECONDS", 15.0, 0.1),
             run_scheduler=env.get("SAFEACCOM_SCHEDULER", "1") not in {"0", "false", "no"},
             secure_cookies=env.get("SAFEACCOM_SECURE_COOKIES", "0").lower() in {"1", "true", "yes"},
             match_threads=_whole(env, "SAFEACCOM_MATCH_THREADS", 1),

@@ -1,7 +1,8 @@
 """Webhooks and the transactional outbox: register, list, delete; enqueue in the caller's transaction; deliver.
 
-Delivery is at least once: a message is marked delivered in the same transaction that sent it, so a
-crash between the receiver's 2xx and the commit sends it again. Receivers deduplicate on the
+Delivery is at least once: a message is claimed in one short transaction, sent with no transaction
+open, and marked delivered in another, so a crash between the receiver's 2xx and that commit sends
+it again (after the claim's lease). Receivers deduplicate on the
 `X-Safeaccom-Delivery` header (the message id).
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import secrets
@@ -19,17 +19,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import ColumnElement, func, or_, select, true, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.audit import service as audit
 from service.caller import Caller, Role
 from service.db import utcnow
 from service.errors import Forbidden, Invalid, NotFound
 from service.inventory import service as inventory
+from service.notifications import egress
 from service.notifications.models import MessageStatus, OutboxMessage, Webhook
 from service.notifications.schemas import EVENTS, WebhookIn
 from service.reference import service as reference
@@ -46,7 +46,9 @@ SECRET_PREFIX = "whsec_"
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
-TIMEOUT_SECONDS = 5.0
+TIMEOUT_SECONDS = 5.0  # each connect, write or read
+DEADLINE_SECONDS = 15.0  # a whole try, however the receiver paces its answer
+RESPONSE_CAP = 64 * 1024  # bytes of a receiver's answer read before it is dropped
 BATCH = 50
 CONCURRENCY = 10
 # Keys a payload may never carry: it is for identifiers and statuses, not a record's contents.
@@ -54,49 +56,15 @@ FORBIDDEN_WORDS = frozenset(
     {"address", "name", "lat", "lon", "latitude", "longitude", "postcode", "phone", "email", "dob", "birth"}
 )
 WEBHOOK_GONE = "webhook deleted"
+REFUSED_INTERNAL = "refused: the receiver's address is inside the service's network"
 
 
 # --- registration ----------------------------------------------------------------------------
 
 
-def _internal(host: str) -> bool:
-    """A loopback, private, link-local or otherwise non-public address, or localhost."""
-    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False  # a name: resolved at delivery, by the receiver's DNS
-    return not address.is_global
-
-
 def check_url(url: str, allow_internal: bool = False) -> str:
-    """An absolute http(s) URL with a host, no credentials and no fragment; 422 naming `url` otherwise.
-
-    Addresses inside the service's own network (loopback, private, link-local such as a cloud
-    metadata endpoint) are refused unless the deployment allows them (SAFEACCOM_WEBHOOKS_INTERNAL).
-    """
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-        port = parts.port  # raises on a malformed port
-    except ValueError:
-        raise Invalid("url", "is not a valid URL") from None
-    if parts.scheme not in ("http", "https"):
-        raise Invalid("url", "must start with https:// or http://")
-    if not parts.hostname:
-        raise Invalid("url", "must name a host")
-    if parts.username is not None or parts.password is not None:
-        raise Invalid("url", "must not carry credentials; verify the signature instead")
-    if parts.fragment:
-        raise Invalid("url", "must not have a #fragment")
-    if port == 0 or any(c.isspace() for c in url):
-        raise Invalid("url", "is not a valid URL")
-    if len(url) > 500:
-        raise Invalid("url", "must be at most 500 characters")
-    if not allow_internal and _internal(parts.hostname):
-        raise Invalid("url", "must be a public address, not one inside the service's network")
-    return url
+    """The URL normalised (its host in one canonical form); 422 naming `url` when unusable or internal."""
+    return egress.normalise_url(url, allow_internal)
 
 
 def _scope(caller: Caller) -> ColumnElement[bool]:
@@ -282,25 +250,54 @@ def body_of(message: OutboxMessage) -> bytes:
     return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
 
 
-async def _post(client: httpx.AsyncClient, webhook: Webhook, message: OutboxMessage) -> str | None:
-    """POST one message; None when the receiver answered 2xx, else a short reason (never the payload)."""
-    body = body_of(message)
+@dataclass(frozen=True)
+class _Claimed:
+    """A message taken for one try: everything needed to send it, read inside the claiming transaction."""
+
+    id: int
+    url: str
+    secret: str
+    event: str
+    body: bytes
+
+
+async def _post(client: httpx.AsyncClient, claimed: _Claimed, deadline: float, allow_internal: bool) -> str | None:
+    """POST one message within the deadline; None when the receiver answered 2xx, else a short reason.
+
+    The answer's body is read up to RESPONSE_CAP bytes (and dropped): a receiver that trickles
+    or floods its answer costs at most the deadline, never the service's memory.
+    """
+    try:  # again at each try: rows stored before registration checked as it does now
+        url = egress.normalise_url(claimed.url, allow_internal)
+    except Invalid as refusal:
+        return REFUSED_INTERNAL if refusal.errors[0]["message"] == egress.NOT_PUBLIC else "refused: invalid URL"
     timestamp = str(int(time.time()))
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "safeaccom-webhooks/1",
-        "X-Safeaccom-Event": message.event,
-        "X-Safeaccom-Delivery": str(message.id),
+        "X-Safeaccom-Event": claimed.event,
+        "X-Safeaccom-Delivery": str(claimed.id),
         "X-Safeaccom-Timestamp": timestamp,
-        "X-Safeaccom-Signature": sign(webhook.secret, timestamp, body),
+        "X-Safeaccom-Signature": sign(claimed.secret, timestamp, claimed.body),
     }
     try:
-        response = await client.post(webhook.url, content=body, headers=headers)
+        async with asyncio.timeout(deadline):
+            async with client.stream("POST", url, content=claimed.body, headers=headers) as response:
+                received = 0
+                async for chunk in response.aiter_raw():
+                    received += len(chunk)
+                    if received > RESPONSE_CAP:
+                        break
+                status = response.status_code
+    except TimeoutError:
+        return f"no answer within {deadline:g} s"
+    except egress.BlockedAddress:
+        return REFUSED_INTERNAL
     except Exception as error:  # timeouts, refused connections, bad URLs: all retried
         return type(error).__name__[:200]
-    if 200 <= response.status_code < 300:
+    if 200 <= status < 300:
         return None
-    return f"HTTP {response.status_code}"
+    return f"HTTP {status}"
 
 
 @dataclass
@@ -310,64 +307,114 @@ class DeliveryReport:
     failed: int = 0
 
 
+def claim_lease(batch: int, deadline: float) -> timedelta:
+    """How long a claimed message stays out of other deliverers' reach: longer than its batch can take."""
+    rounds = -(-batch // CONCURRENCY)
+    return timedelta(seconds=deadline * rounds + 60)
+
+
+async def _claim(
+    maker: async_sessionmaker[AsyncSession], now: datetime | None, batch: int, deadline: float
+) -> tuple[datetime, list[_Claimed], int]:
+    """Take due messages (SKIP LOCKED) and push them out of reach for a lease, in one short transaction.
+
+    Returns the time used, the messages to send, and how many failed because their webhook is gone.
+    """
+    async with maker() as session, session.begin():
+        if now is None:  # the database's clock, the one that stamped next_attempt_at
+            now = await session.scalar(select(func.now())) or utcnow()
+        messages: Sequence[OutboxMessage] = list(
+            await session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.status == MessageStatus.PENDING, OutboxMessage.next_attempt_at <= now)
+                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                .limit(batch)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if not messages:
+            return now, [], 0
+        webhooks = {
+            w.id: w for w in await session.scalars(
+                select(Webhook).where(Webhook.id.in_({m.webhook_id for m in messages}))
+            )
+        }
+        claimed: list[_Claimed] = []
+        gone = 0
+        lease = claim_lease(batch, deadline)
+        for message in messages:
+            webhook = webhooks.get(message.webhook_id)
+            if webhook is None or not webhook.active:
+                message.status, message.last_error = MessageStatus.FAILED, WEBHOOK_GONE
+                gone += 1
+                continue
+            # If this process dies mid-send, the message is due again when the lease ends.
+            message.next_attempt_at = now + lease
+            claimed.append(_Claimed(message.id, webhook.url, webhook.secret, message.event, body_of(message)))
+    return now, claimed, gone
+
+
+async def _record(
+    maker: async_sessionmaker[AsyncSession], now: datetime, outcomes: Sequence[tuple[_Claimed, str | None]],
+    report: DeliveryReport,
+) -> None:
+    """Write the tries' outcomes in a new transaction (a message deleted meanwhile stays failed)."""
+    async with maker() as session, session.begin():
+        ids = [claimed.id for claimed, _ in outcomes]
+        rows = {
+            m.id: m for m in await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.id.in_(ids)).with_for_update()
+            )
+        }
+        for claimed, error in outcomes:
+            message = rows.get(claimed.id)
+            if message is None or message.status is not MessageStatus.PENDING:
+                continue
+            message.attempts += 1
+            message.last_error = error
+            if error is None:
+                message.status, message.delivered_at = MessageStatus.DELIVERED, now
+                report.delivered += 1
+            elif message.attempts >= MAX_ATTEMPTS:
+                message.status = MessageStatus.FAILED
+                report.failed += 1
+            else:
+                message.next_attempt_at = now + backoff(message.attempts)
+                report.retrying += 1
+
+
 async def deliver_due(
-    session: AsyncSession, *, now: datetime | None = None, batch: int = BATCH,
-    transport: httpx.AsyncBaseTransport | None = None,
+    maker: async_sessionmaker[AsyncSession], *, now: datetime | None = None, batch: int = BATCH,
+    transport: httpx.AsyncBaseTransport | None = None, allow_internal: bool = False,
+    deadline: float = DEADLINE_SECONDS,
 ) -> DeliveryReport:
-    """Send a batch of due pending messages (rows locked, SKIP LOCKED); mark them delivered, to retry, or failed."""
-    if now is None:  # the database's clock, the one that stamped next_attempt_at
-        now = await session.scalar(select(func.now())) or utcnow()
-    report = DeliveryReport()
-    messages: Sequence[OutboxMessage] = list(
-        await session.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.status == MessageStatus.PENDING, OutboxMessage.next_attempt_at <= now)
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-            .limit(batch)
-            .with_for_update(skip_locked=True)
-        )
-    )
-    if not messages:
+    """Send a batch of due pending messages; mark them delivered, to retry, or failed.
+
+    Three steps, so that no transaction is open while a receiver is being waited for: claim the
+    messages in a short transaction, send them with none open (each try within `deadline`
+    seconds, connecting only to checked addresses), record the outcomes in a new transaction.
+    """
+    now, claimed, gone = await _claim(maker, now, batch, deadline)
+    report = DeliveryReport(failed=gone)
+    if not claimed:
         return report
-    webhooks = {
-        w.id: w for w in await session.scalars(
-            select(Webhook).where(Webhook.id.in_({m.webhook_id for m in messages}))
-        )
-    }
     gate = asyncio.Semaphore(CONCURRENCY)
 
-    async def attempt(client: httpx.AsyncClient, message: OutboxMessage) -> str | None:
-        webhook = webhooks.get(message.webhook_id)
-        if webhook is None or not webhook.active:
-            return WEBHOOK_GONE
+    async def attempt(client: httpx.AsyncClient, message: _Claimed) -> str | None:
         async with gate:
-            return await _post(client, webhook, message)
+            return await _post(client, message, deadline, allow_internal)
 
-    async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False, transport=transport) as client:
-        outcomes = await asyncio.gather(*(attempt(client, m) for m in messages))
-
-    for message, error in zip(messages, outcomes, strict=True):
-        if error == WEBHOOK_GONE:
-            message.status, message.last_error = MessageStatus.FAILED, error
-            report.failed += 1
-            continue
-        message.attempts += 1
-        message.last_error = error
-        if error is None:
-            message.status, message.delivered_at = MessageStatus.DELIVERED, now
-            report.delivered += 1
-        elif message.attempts >= MAX_ATTEMPTS:
-            message.status = MessageStatus.FAILED
-            report.failed += 1
-        else:
-            message.next_attempt_at = now + backoff(message.attempts)
-            report.retrying += 1
-    await session.flush()
+    transport = transport or egress.PinnedTransport(allow_internal)
+    async with httpx.AsyncClient(
+        timeout=TIMEOUT_SECONDS, follow_redirects=False, transport=transport, trust_env=False
+    ) as client:
+        outcomes = await asyncio.gather(*(attempt(client, m) for m in claimed))
+    await _record(maker, now, list(zip(claimed, outcomes, strict=True)), report)
     log.info("webhook deliveries: %d delivered, %d to retry, %d failed",
              report.delivered, report.retrying, report.failed)
     return report
 
 
-async def deliver_job(session: AsyncSession, settings: Settings) -> None:
-    """The scheduled job: deliver what is due."""
-    await deliver_due(session)
+async def deliver_job(maker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    """The scheduled job: deliver what is due (it opens its own short transactions)."""
+    await deliver_due(maker, allow_internal=settings.webhooks_internal, deadline=settings.webhook_deadline_seconds)

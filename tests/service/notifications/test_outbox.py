@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from httpx import AsyncClient
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from service import db
 from service.db import utcnow
@@ -30,6 +32,20 @@ async def _webhook(
     await session.flush()
     receiver.secrets[path] = webhook.secret
     return webhook
+
+
+async def _deliver(
+    maker: async_sessionmaker[AsyncSession], *seen: OutboxMessage, **options: Any
+) -> notifications.DeliveryReport:
+    """Run a delivery (it opens its own transactions) and reload the messages a test holds."""
+    report = await notifications.deliver_due(maker, allow_internal=True, **options)
+    for message in seen:
+        async with maker() as session:
+            fresh = await session.get(OutboxMessage, message.id, populate_existing=True)
+            assert fresh is not None
+            for column in ("status", "attempts", "last_error", "next_attempt_at", "delivered_at"):
+                set_committed_value(message, column, getattr(fresh, column))
+    return report
 
 
 async def _messages(session: AsyncSession) -> list[OutboxMessage]:
@@ -80,7 +96,7 @@ async def test_delivery_is_signed_and_verified_by_the_receiver(
                                     provider_id=world.provider_id)
         [message] = await _messages(session)
 
-        report = await notifications.deliver_due(session)
+        report = await _deliver(session_maker, message)
         assert (report.delivered, report.retrying, report.failed) == (1, 0, 0)
         assert message.status is MessageStatus.DELIVERED and message.delivered_at is not None
         assert message.attempts == 1 and message.last_error is None
@@ -101,7 +117,7 @@ async def test_delivery_is_signed_and_verified_by_the_receiver(
         assert not receiver.verify("/hook", delivery.headers, delivery.body.replace(b"11", b"12"))
 
         # Delivered messages are not sent again.
-        assert (await notifications.deliver_due(session, now=utcnow() + timedelta(days=1))).delivered == 0
+        assert (await _deliver(session_maker, now=utcnow() + timedelta(days=1))).delivered == 0
         assert len(receiver.deliveries) == 1
 
 
@@ -116,7 +132,7 @@ async def test_a_failing_receiver_is_retried_with_backoff_then_failed(
 
         now = utcnow()
         for attempt in range(1, notifications.MAX_ATTEMPTS + 1):
-            report = await notifications.deliver_due(session, now=now)
+            report = await _deliver(session_maker, message, now=now)
             assert len(receiver.deliveries) == attempt
             assert message.attempts == attempt and message.last_error == "HTTP 500"
             if attempt < notifications.MAX_ATTEMPTS:
@@ -124,7 +140,7 @@ async def test_a_failing_receiver_is_retried_with_backoff_then_failed(
                 wait = message.next_attempt_at - now
                 assert wait == min(timedelta(seconds=30) * 2 ** (attempt - 1), timedelta(hours=1))
                 # Not due a moment before its time: nothing is sent.
-                await notifications.deliver_due(session, now=message.next_attempt_at - timedelta(seconds=1))
+                await _deliver(session_maker, now=message.next_attempt_at - timedelta(seconds=1))
                 assert len(receiver.deliveries) == attempt
                 now = message.next_attempt_at
         assert report.failed == 1 and message.status is MessageStatus.FAILED
@@ -132,7 +148,7 @@ async def test_a_failing_receiver_is_retried_with_backoff_then_failed(
         assert {d.headers["x-safeaccom-delivery"] for d in receiver.deliveries} == {str(message.id)}
 
         # Kept as failed: never sent again.
-        await notifications.deliver_due(session, now=now + timedelta(days=30))
+        await _deliver(session_maker, now=now + timedelta(days=30))
         assert len(receiver.deliveries) == notifications.MAX_ATTEMPTS
 
 
@@ -143,7 +159,7 @@ async def test_an_unreachable_receiver_counts_as_a_failed_try(
         webhook = await _webhook(session, receiver, "/x", ["offer.created"], provider_id=world.provider_id)
         webhook.url = "http://127.0.0.1:1/nobody-listens"
         await notifications.enqueue(session, "offer.created", {"offer_id": 1}, provider_id=world.provider_id)
-        report = await notifications.deliver_due(session)
+        report = await _deliver(session_maker)
         [message] = await _messages(session)
         assert report.retrying == 1 and message.last_error == "ConnectError" and message.attempts == 1
 
@@ -166,7 +182,7 @@ async def test_a_message_of_a_rolled_back_change_is_never_sent(
 
     async with session_maker() as session, session.begin():
         assert await _messages(session) == []
-        report = await notifications.deliver_due(session, now=utcnow() + timedelta(days=1))
+        report = await _deliver(session_maker, now=utcnow() + timedelta(days=1))
         assert report.delivered == report.retrying == report.failed == 0
     assert receiver.deliveries == []
 
@@ -186,7 +202,7 @@ async def test_deleting_a_webhook_drops_its_pending_messages(
         assert message.status is MessageStatus.FAILED and message.last_error == "webhook deleted"
         webhook = await session.get(Webhook, created.json()["id"])
         assert webhook is not None and webhook.secret == "" and not webhook.active
-        await notifications.deliver_due(session, now=utcnow() + timedelta(days=1))
+        await _deliver(session_maker, now=utcnow() + timedelta(days=1))
         again = await notifications.enqueue(session, "offer.created", {"offer_id": 2}, provider_id=world.provider_id)
         assert again == 0
     assert receiver.deliveries == []
@@ -195,7 +211,7 @@ async def test_deleting_a_webhook_drops_its_pending_messages(
 async def test_the_scheduled_job_delivers_what_committed(engine: AsyncEngine, receiver: Receiver) -> None:
     """End to end on committed data: enqueue commits with its change, the job (as scheduled) sends it."""
     maker = db.session_maker(engine)
-    settings = Settings(run_scheduler=True)
+    settings = Settings(run_scheduler=True, webhooks_internal=True)  # the receiver is on 127.0.0.1
     deliver = next(job for job in all_jobs(settings) if job.name == "notifications.deliver")
     async with maker.begin() as session:
         webhook = await _webhook(session, receiver, "/committed", ["offer.withdrawn"], authority=KIRKLEES)

@@ -1,0 +1,233 @@
+"""Webhooks cannot reach inside the service's network, and a slow receiver cannot stall deliveries.
+
+Receivers here are real servers on 127.0.0.1: the service is refused when it may not send there
+(the default) and reaches them when the deployment allows internal receivers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from service import db
+from service.app import create_app
+from service.jobs import all_jobs
+from service.notifications import service as notifications
+from service.notifications.models import MessageStatus, OutboxMessage, Webhook
+from service.scheduler import run_job
+from service.settings import Settings
+from tests.service.conftest import KIRKLEES, World
+from tests.service.notifications.conftest import Receiver
+
+
+def _port(receiver: Receiver) -> int:
+    return int(receiver.url.rsplit(":", 1)[1])
+
+
+def _internal_forms(port: int) -> list[str]:
+    """127.0.0.1, 0.0.0.0, 169.254.169.254 and the service's neighbours, written every way a resolver accepts."""
+    return [
+        f"http://2130706433:{port}/hook", f"http://127.1:{port}/hook", f"http://0x7f000001:{port}/hook",
+        f"http://0:{port}/hook", f"http://0177.0.0.1:{port}/hook", f"http://0x7f.0.0.1:{port}/hook",
+        f"http://127.0.0.1.:{port}/hook", f"http://017700000001:{port}/hook",
+        "http://2852039166/latest/meta-data/", "http://0xa9fea9fe/latest/meta-data/",
+        f"http://[::1]:{port}/hook", f"http://[::ffff:127.0.0.1]:{port}/hook", f"http://[::ffff:7f00:1]:{port}/",
+        f"http://[0:0:0:0:0:ffff:7f00:1]:{port}/", "http://[64:ff9b::a9fe:a9fe]/", "http://[2002:7f00:1::]/",
+        "http://[fe80::1%25eth0]/", "http://[::]/", "http://[fd00::1]/",
+        f"http://localhost:{port}/hook", f"http://LocalHost.:{port}/hook", "http://api.localhost/",
+        "http://postgres:5432/", "http://metadata/computeMetadata/v1/",
+    ]
+
+
+async def test_every_form_of_an_internal_address_is_refused_at_registration(
+    world: World, session_maker: async_sessionmaker[AsyncSession], receiver: Receiver
+) -> None:
+    app = create_app(Settings(run_scheduler=False), session_maker=session_maker)  # the default: not allowed
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://testserver") as strict:
+        for url in [*_internal_forms(_port(receiver)), "http://1.2.3.4.5/", "http://256.1.1.1/", "http://0x/"]:
+            response = await strict.post("/api/v1/webhooks", json={"url": url, "events": ["offer.created"]},
+                                         headers=world.auth("officer"))
+            assert response.status_code == 422, (url, response.status_code)
+            assert response.json()["errors"][0]["field"] == "url", url
+
+        # Public receivers are stored in one canonical form, the form delivery uses.
+        for given, stored in [
+            ("HTTPS://Hooks.Example.ORG:8443/x?y=1", "https://hooks.example.org:8443/x?y=1"),
+            ("http://134744072/hook", "http://8.8.8.8/hook"),
+            ("http://0x8.0x8.0x8.0x8", "http://8.8.8.8/"),
+            ("https://[2001:4860:4860:0:0:0:0:8888]/h", "https://[2001:4860:4860::8888]/h"),
+            ("https://bücher.example/h", "https://xn--bcher-kva.example/h"),
+        ]:
+            response = await strict.post("/api/v1/webhooks", json={"url": given, "events": ["offer.created"]},
+                                         headers=world.auth("officer"))
+            assert response.status_code == 201, (given, response.text)
+            assert response.json()["url"] == stored
+    assert receiver.deliveries == []
+
+
+async def _stored_webhook(session: AsyncSession, url: str, path: str, receiver: Receiver) -> Webhook:
+    """A webhook row written directly: as one registered before the registration checks existed."""
+    webhook = Webhook(url=url, secret="whsec_" + path, events=["offer.created"], authority_code=KIRKLEES, active=True)
+    session.add(webhook)
+    await session.flush()
+    receiver.secrets[path] = webhook.secret
+    return webhook
+
+
+async def test_delivery_refuses_internal_addresses_whatever_the_stored_url(
+    world: World, session_maker: async_sessionmaker[AsyncSession], receiver: Receiver
+) -> None:
+    port = _port(receiver)
+    async with session_maker() as session, session.begin():
+        urls = [u for u in _internal_forms(port) if str(port) in u]
+        for url in urls:
+            await _stored_webhook(session, url, "/hook", receiver)
+        assert await notifications.enqueue(session, "offer.created", {"offer_id": 1}, authority=KIRKLEES) == len(urls)
+
+    report = await notifications.deliver_due(session_maker)  # the default: internal receivers refused
+    assert report.retrying == len(urls) and report.delivered == 0
+    async with session_maker() as session:
+        errors = set(await session.scalars(select(OutboxMessage.last_error)))
+    assert errors == {"refused: the receiver's address is inside the service's network"}
+    assert receiver.deliveries == []  # nothing reached the listener on 127.0.0.1
+
+
+async def test_a_name_resolving_inside_the_network_is_refused_and_allowed_only_when_configured(
+    world: World, session_maker: async_sessionmaker[AsyncSession], receiver: Receiver
+) -> None:
+    async with session_maker() as session, session.begin():
+        await _stored_webhook(session, f"http://localhost:{_port(receiver)}/name", "/name", receiver)
+        await notifications.enqueue(session, "offer.created", {"offer_id": 2}, authority=KIRKLEES)
+
+    refused = await notifications.deliver_due(session_maker)
+    assert refused.retrying == 1 and receiver.deliveries == []
+
+    # The same message, due again, with internal receivers allowed: the real connect path reaches it.
+    async with session_maker() as session, session.begin():
+        await session.execute(text("UPDATE outbox_message SET next_attempt_at = now() - interval '1 second'"))
+    allowed = await notifications.deliver_due(session_maker, allow_internal=True)
+    assert allowed.delivered == 1
+    [delivery] = receiver.deliveries
+    assert delivery.valid and delivery.path == "/name"
+
+
+async def test_the_connection_goes_to_the_checked_address_with_the_host_name_kept(
+    world: World, session_maker: async_sessionmaker[AsyncSession], receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DNS rebinding: a public-looking name whose resolver answers 127.0.0.1 (the resolver is replaced,
+    the socket connect is real). Refused by default; when allowed, the socket goes to the address
+    that was checked and the Host header still names the host."""
+    loop = asyncio.get_running_loop()
+    asked: list[str] = []
+
+    async def resolver(host: str, port: int, **kwargs: Any) -> list[Any]:
+        asked.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+    monkeypatch.setattr(loop, "getaddrinfo", resolver)
+    host = f"hooks.example.org:{_port(receiver)}"
+    async with session_maker() as session, session.begin():
+        await _stored_webhook(session, f"http://{host}/rebound", "/rebound", receiver)
+        await notifications.enqueue(session, "offer.created", {"offer_id": 3}, authority=KIRKLEES)
+
+    assert (await notifications.deliver_due(session_maker)).retrying == 1
+    assert asked == ["hooks.example.org"] and receiver.deliveries == []
+
+    async with session_maker() as session, session.begin():
+        await session.execute(text("UPDATE outbox_message SET next_attempt_at = now() - interval '1 second'"))
+    assert (await notifications.deliver_due(session_maker, allow_internal=True)).delivered == 1
+    [delivery] = receiver.deliveries
+    assert delivery.headers["host"] == host and delivery.valid
+
+
+# --- a slow receiver ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def trickler() -> Iterator[tuple[str, threading.Event]]:
+    """A real HTTP server that answers 200 with a 1,000-byte body sent one byte a second, forever."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    started, stop = threading.Event(), threading.Event()
+
+    def serve(conn: socket.socket) -> None:
+        with conn:
+            conn.recv(65536)
+            started.set()
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n")
+            while not stop.wait(1.0):
+                try:
+                    conn.sendall(b".")
+                except OSError:
+                    return
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/slow", started
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(5)
+
+
+async def test_a_slow_receiver_holds_no_transaction_and_stalls_no_other_delivery(
+    engine: AsyncEngine, receiver: Receiver, trickler: tuple[str, threading.Event]
+) -> None:
+    slow_url, slow_started = trickler
+    maker = db.session_maker(engine)
+    settings = Settings(run_scheduler=True, webhooks_internal=True, webhook_deadline_seconds=3)
+    deliver = next(job for job in all_jobs(settings) if job.name == "notifications.deliver")
+    async with maker.begin() as session:
+        slow = Webhook(url=slow_url, secret="whsec_slow", events=["offer.expired"], authority_code=KIRKLEES)
+        fast = await _stored_webhook(session, receiver.url + "/fast", "/fast", receiver)
+        fast.events = ["offer.created"]
+        session.add(slow)
+        await session.flush()
+        session.add(OutboxMessage(webhook_id=slow.id, event="offer.expired", payload={"offer_id": 1}))
+    try:
+        # The scheduled job, as a process runs it, starts on the slow receiver ...
+        first = asyncio.create_task(run_job(maker, deliver, settings))
+        assert await asyncio.to_thread(slow_started.wait, 10)
+
+        # ... and while it waits there, no connection sits idle in a transaction ...
+        async with maker() as session:
+            idle = await session.scalar(
+                select(func.count()).select_from(text("pg_stat_activity"))
+                .where(text("state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()"))
+            )
+        assert idle == 0
+        # ... and a change committed now is delivered by the next run (another tick or process).
+        async with maker.begin() as session:
+            await notifications.enqueue(session, "offer.created", {"offer_id": 2}, authority=KIRKLEES)
+        assert await run_job(maker, deliver, settings) is True
+        assert [d.document["data"] for d in receiver.deliveries] == [{"offer_id": 2}]
+        assert not first.done()
+
+        # The slow try ends at the deadline (it never stopped sending, so no read timed out).
+        assert await first is True
+        async with maker() as session:
+            message = await session.scalar(select(OutboxMessage).where(OutboxMessage.webhook_id == slow.id))
+        assert message is not None and message.status is MessageStatus.PENDING
+        assert message.attempts == 1 and message.last_error == "no answer within 3 s"
+    finally:
+        async with maker.begin() as session:
+            await session.execute(delete(Webhook).where(Webhook.id.in_([slow.id, fast.id])))
