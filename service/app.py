@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -9,16 +10,22 @@ from typing import Any
 from litestar import Litestar, Request, Response, get
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import PermissionDeniedException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import Scope
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service import db
+from service.access.controller import KeyController
+from service.audit import service as audit
+from service.audit.controller import AuditController
 from service.auth import authentication_middleware, caller_of
+from service.caller import Caller
 from service.dashboard.controller import DashboardController, dashboard_static_files, dashboard_templates
-from service.errors import EXCEPTION_HANDLERS, problem_details_plugin
+from service.errors import EXCEPTION_HANDLERS, DomainError, problem_details_plugin
 from service.inventory.controller import InventoryController
 from service.jobs import all_jobs
 from service.matching.controller import MatchingController
@@ -36,6 +43,65 @@ from service.workspace.controller import TEMPLATES as WORKSPACE_TEMPLATES
 from service.workspace.controller import ApiReferenceController, WorkspaceController
 
 API_VERSION = "1.0.0"
+
+log = logging.getLogger(__name__)
+
+# Collections under /api/v1 whose members are records: a refusal on one of their ids is an audit row.
+RECORD_TYPES = {
+    "referrals": "referral", "offers": "offer", "placements": "placement", "units": "unit", "schemes": "scheme",
+    "webhooks": "webhook", "match-runs": "match_run", "keys": "api_key", "providers": "provider",
+}
+METHOD_ACTIONS = {"GET": "read", "PUT": "update", "PATCH": "update", "DELETE": "delete", "POST": "create"}
+
+
+def refused_record(method: str, path: str) -> tuple[str, str, int] | None:
+    """(action, record type, id) of a request on one record (`/api/v1/offers/7/accept`, its page
+    `/workspace/offers/7`), else None."""
+    parts = path.strip("/").split("/")
+    parts = parts[2:] if parts[:2] == ["api", "v1"] else parts[1:] if parts[:1] == ["workspace"] else []
+    if len(parts) < 2 or parts[0] not in RECORD_TYPES or not parts[1].isdigit():
+        return None
+    record_id = int(parts[1])
+    if not 1 <= record_id < 2**31:
+        return None
+    action = parts[2] if len(parts) > 2 else METHOD_ACTIONS.get(method, method.lower())
+    return action[:40], RECORD_TYPES[parts[0]], record_id
+
+
+# The longest query value any route takes (a date, a code, a number); longer ones are refused.
+MAX_QUERY_VALUE = 100
+
+
+async def refuse_bad_query(request: Request[Any, Any, Any]) -> None:
+    """400 for a query value with NUL (PostgreSQL text cannot hold it) or longer than any route needs."""
+    for name, value in request.query_params.multi_items():
+        message = None
+        if "\x00" in name or "\x00" in value:
+            message = "must not contain NUL"
+        elif len(value) > MAX_QUERY_VALUE:
+            message = f"must be at most {MAX_QUERY_VALUE} characters"
+        if message:
+            raise ValidationException(f"{name[:40]}: {message}",
+                                      extra=[{"key": name[:40], "message": message, "source": "query"}])
+
+
+async def audit_refusal(exc: Exception, scope: Scope) -> None:
+    """A key refused on a record (403, or 404 for a record it may not know of) leaves an audit row."""
+    refused = (isinstance(exc, DomainError) and exc.status in (403, 404)) or isinstance(exc, PermissionDeniedException)
+    caller = scope.get("user")
+    if not isinstance(caller, Caller):  # a page: the person its session cookie named
+        page = (scope.get("state") or {}).get("page")
+        caller = page.get("caller") if isinstance(page, dict) else None
+    if not refused or not isinstance(caller, Caller) or scope["type"] != "http":
+        return
+    found = refused_record(str(scope.get("method", "")), scope["path"])
+    if found is None:
+        return
+    action, record_type, record_id = found
+    try:
+        await audit.record_denied(scope["app"].state.session_maker, caller, action, record_type, record_id)
+    except Exception as error:  # the refusal is still answered; the log says the row is missing
+        log.error("could not audit a refused %s on %s %s: %s", action, record_type, record_id, type(error).__name__)
 
 
 @get("/health", tags=["operations"], include_in_schema=True)
@@ -95,13 +161,15 @@ def create_app(
     return Litestar(
         route_handlers=[
             health, ready, ReferenceController, InventoryController, ReferralController, MatchingController,
-            OfferController, WebhookController, ReportController,
+            OfferController, WebhookController, ReportController, KeyController, AuditController,
             DashboardController, WorkspaceController, ApiReferenceController,
             dashboard_static_files(WORKSPACE_STATIC),
         ],
         dependencies={"session": Provide(db.provide_session), "caller": Provide(_provide_caller, sync_to_thread=False)},
         middleware=[authentication_middleware()],
         plugins=[problem_details_plugin()],
+        after_exception=[audit_refusal],
+        before_request=refuse_bad_query,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[database, scheduler_lifespan(all_jobs(settings))],  # scheduler after the engine
         state=State({"settings": settings, "session_maker": session_maker,

@@ -11,7 +11,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
-from litestar.params import HeaderParameter, PathParameter
+from litestar.params import HeaderParameter, PathParameter, QueryParameter
 
 from service.access import service as access
 from service.caller import Caller, Role
@@ -28,6 +28,8 @@ PUBLIC_PREFIXES = ("/schema", "/static", "/dashboard", "/workspace")
 PathId = Annotated[int, PathParameter(ge=1, le=INT32_MAX)]
 # The version a change was based on (parse it with `parse_if_match`).
 IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False, max_length=40)]
+# A list's offset: bounded, so a huge one is 400, not a database error.
+Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
 
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
 
@@ -40,7 +42,8 @@ class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
         key = key.strip()
         if scheme.lower() != "bearer" or not key:
             raise NotAuthorizedException("an API key is required: Authorization: Bearer <key>")
-        async with connection.app.state.session_maker() as session:
+        maker = connection.app.state.session_maker
+        async with maker() as session, session.begin():  # commits the key's last use
             caller = await access.authenticate(session, key)
         if caller is None:
             raise NotAuthorizedException("unknown or revoked API key")

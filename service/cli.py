@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 from service.cli_error import CliError
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncEngine
+    from collections.abc import Awaitable, Callable
+
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
     from service.settings import Settings
 
@@ -34,6 +36,13 @@ def _build_parser(load_benches: bool) -> argparse.ArgumentParser:
     key.add_argument("--name", required=True)
     key.add_argument("--authority", default=None, help="GSS code (officer, commissioner)")
     key.add_argument("--provider", type=int, default=None, help="provider id (provider)")
+    key.add_argument("--expires-in-days", type=float, default=None, dest="expires_in_days",
+                     help="the key stops working this many days from now (default: until revoked)")
+
+    revoke = commands.add_parser("revoke-key", help="revoke an API key: it gets 401 from then on")
+    which = revoke.add_mutually_exclusive_group(required=True)
+    which.add_argument("--id", type=int, default=None, dest="key_id")
+    which.add_argument("--prefix", default=None, help="the key's first 12 characters, as GET /api/v1/keys shows")
 
     match = commands.add_parser("match", help="solve a match problem file; result JSON on stdout")
     match.add_argument("--problem", required=True, help="path to the problem JSON ('-' for stdin)")
@@ -84,6 +93,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _migrate(settings)
     if args.command == "create-key":
         return _create_key(settings, args)
+    if args.command == "revoke-key":
+        return _revoke_key(settings, args)
     if args.command == "serve":
         return _serve(settings, args.host, args.port, demo=False)
     if args.command == "demo":
@@ -128,38 +139,69 @@ def _migrate(settings: Settings) -> int:
     return 0
 
 
-def _create_key(settings: Settings, args: argparse.Namespace) -> int:
+def _in_one_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[str]]) -> int:
+    """Run `work` in one transaction on the configured database and print what it returns."""
     import asyncio
 
-    from service.caller import Role
     from service.db import database
+    from service.errors import DomainError
 
-    role = Role(args.role)
-
-    async def create(url: str) -> str:
+    async def run(url: str) -> str:
         from service import db
-        from service.access import service as access
-        from service.errors import DomainError
 
         engine = _engine(url)
         try:
             async with db.session_maker(engine).begin() as session:
-                row, key = await access.create_key(
-                    session, role, args.name, authority=args.authority, provider_id=args.provider
-                )
-                print(f"created {role.value} key {row.id} ({args.name}); it is shown once, now:")
-                return key
+                return await work(session)
         except DomainError as error:
-            field = error.errors[0]["field"] if error.errors else "key"
+            field = error.errors[0]["field"] if error.errors else None
             message = error.errors[0]["message"] if error.errors else str(error)
-            raise CliError(f"--{field.replace('_id', '')}: {message}") from None
+            raise CliError(f"--{field.replace('_id', '')}: {message}" if field else message) from None
         finally:
             await engine.dispose()
 
     _stop_on_sigterm()
     with database(settings.database_url, settings.data_dir) as url:
-        print(asyncio.run(create(url)))
+        print(asyncio.run(run(url)))
     return 0
+
+
+def _create_key(settings: Settings, args: argparse.Namespace) -> int:
+    from service.caller import Role
+
+    role = Role(args.role)
+    expires_at = None
+    if args.expires_in_days is not None:
+        from datetime import timedelta
+
+        from service.db import utcnow
+
+        if not 0 < args.expires_in_days <= 3650:
+            raise CliError("--expires-in-days: must be more than 0 and at most 3650")
+        expires_at = utcnow() + timedelta(days=args.expires_in_days)
+
+    async def create(session: AsyncSession) -> str:
+        from service.access import service as access
+
+        row, key = await access.create_key(
+            session, role, args.name, authority=args.authority, provider_id=args.provider, expires_at=expires_at,
+        )
+        print(f"created {role.value} key {row.id} ({args.name}); it is shown once, now:")
+        return key
+
+    return _in_one_transaction(settings, create)
+
+
+def _revoke_key(settings: Settings, args: argparse.Namespace) -> int:
+    async def revoke(session: AsyncSession) -> str:
+        from service.access import service as access
+        from service.audit import service as audit
+
+        row = await access.revoke_key(session, key_id=args.key_id, prefix=args.prefix)
+        audit.record(session, None, "revoke", "api_key", row.id)
+        return f"revoked {row.role.value} key {row.id} ({row.name}, {row.prefix}...) at {row.revoked_at}"
+
+    return _in_one_transaction(settings, revoke)
 
 
 def _serve(settings: Settings, host: str | None, port: int | None, *, demo: bool) -> int:
@@ -170,6 +212,7 @@ def _serve(settings: Settings, host: str | None, port: int | None, *, demo: bool
     from service.app import create_app
     from service.db import database
     from service.migrate import migrate
+    from service.serving import uvicorn_options
 
     _stop_on_sigterm()
     with database(settings.database_url, settings.data_dir) as url:
@@ -182,7 +225,8 @@ def _serve(settings: Settings, host: str | None, port: int | None, *, demo: bool
         where = f"http://{host or settings.host}:{port or settings.port}"
         print(f"API docs {where}/schema/swagger ; dashboard {where}/login (commissioner or admin key)",
               file=sys.stderr, flush=True)
-        uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
+        uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info",
+                    **uvicorn_options(settings))
     return 0
 
 

@@ -87,11 +87,16 @@ def async_url(url: str) -> URL:
     return parsed.set(drivername="postgresql+asyncpg")
 
 
+CONNECT_TIMEOUT_SECONDS = 5
+
+
 def create_engine(url: str) -> AsyncEngine:
     """An asyncpg engine; pre-ping so a restarted PostgreSQL is reconnected to transparently."""
     # hide_parameters: statement values (addresses, referral contents) never appear in error messages.
+    # A connect timeout well under a client's patience: an unreachable server is 503 in seconds.
     return create_async_engine(
-        async_url(url), pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True
+        async_url(url), pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True,
+        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
     )
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
 import traceback
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.problem_details import (
@@ -16,7 +18,8 @@ from litestar.plugins.problem_details import (
     ProblemDetailsException,
     ProblemDetailsPlugin,
 )
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +162,27 @@ def _database_refused(request: Request[Any, Any, Any], exc: DataError) -> Respon
     return _problem(422, "A value is out of the range the service can store; nothing was changed.").to_response(request)
 
 
+# How long a client should wait before trying again when the database cannot be reached.
+RETRY_AFTER_SECONDS = 5
+
+
+def _database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # Unreachable, restarting, out of connections, or this process's pool exhausted: the request
+    # did nothing, and a retry after a pause is the right answer, not a 500.
+    log.warning("database unavailable on %s %s: %s", request.method, request.scope["path"], type(exc).__name__)
+    return _problem(
+        503, "The service cannot reach its database just now; nothing was changed. Try again shortly.",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    ).to_response(request)
+
+
+def _database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
+    # A connection lost during a statement is an outage; any other database error is a defect.
+    if exc.connection_invalidated or isinstance(exc.orig, OSError | asyncpg.PostgresConnectionError):
+        return _database_unavailable(request, exc)
+    return _unexpected(request, exc)
+
+
 def problem_details_plugin() -> ProblemDetailsPlugin:
     """Every failure answered as application/problem+json."""
     return ProblemDetailsPlugin(
@@ -175,4 +199,18 @@ def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[
                     [{"field": "body", "message": "nested too deeply"}]).to_response(request)
 
 
-EXCEPTION_HANDLERS = {DataError: _database_refused, RecursionError: _too_deep, Exception: _unexpected}
+EXCEPTION_HANDLERS = {
+    DataError: _database_refused,
+    RecursionError: _too_deep,
+    DBAPIError: _database_error,
+    OperationalError: _database_unavailable,  # connections refused, lost, or the server shutting down
+    InterfaceError: _database_unavailable,  # the driver's connection closed under it
+    PoolTimeout: _database_unavailable,  # no connection free in the pool within its timeout
+    ConnectionError: _database_unavailable,  # asyncpg's connect: refused or reset
+    TimeoutError: _database_unavailable,  # asyncpg's connect timeout
+    socket.gaierror: _database_unavailable,  # the database's host name does not resolve
+    asyncpg.PostgresConnectionError: _database_unavailable,
+    asyncpg.CannotConnectNowError: _database_unavailable,  # starting up or shutting down
+    asyncpg.TooManyConnectionsError: _database_unavailable,
+    Exception: _unexpected,
+}

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.alerts import service as alerts
 from service.db import utcnow
+from service.idempotency import service as idempotency
 from service.inventory import service as inventory
 from service.notifications import service as notifications
 from service.offers import service as offers
@@ -34,8 +35,14 @@ async def occupancy_snapshot(session: AsyncSession, settings: Settings) -> None:
 
 
 async def pseudonymise(session: AsyncSession, settings: Settings) -> None:
-    """Closed referrals past the retention period keep only what statutory reporting needs."""
-    await referrals.pseudonymise_closed(session, settings.retention)
+    """Referrals and placements past the retention period keep only what statutory reporting needs."""
+    left = await offers.pseudonymise_placements(session, (utcnow() - settings.retention).date())
+    await referrals.pseudonymise_due(session, settings.retention, left)
+
+
+async def purge_idempotency(session: AsyncSession, settings: Settings) -> None:
+    """First answers kept for Idempotency-Key retries are forgotten after a day."""
+    await idempotency.purge(session)
 
 
 def all_jobs(settings: Settings) -> list[ScheduledJob]:
@@ -47,4 +54,5 @@ def all_jobs(settings: Settings) -> list[ScheduledJob]:
         ScheduledJob("inventory.flag_stale", timedelta(minutes=15), flag_stale_vacancies),
         ScheduledJob("reports.occupancy_snapshot", timedelta(days=1), occupancy_snapshot),
         ScheduledJob("referrals.pseudonymise", timedelta(days=1), pseudonymise),
+        ScheduledJob("idempotency.purge", timedelta(hours=1), purge_idempotency),
     ]

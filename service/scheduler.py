@@ -67,11 +67,18 @@ def lock_key(name: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+def _record_run(name: str) -> Any:
+    upsert = insert(JobRun).values(name=name, last_run_at=text("now()"))
+    return upsert.on_conflict_do_update(index_elements=[JobRun.name], set_={"last_run_at": text("now()")})
+
+
 async def run_job(maker: async_sessionmaker[AsyncSession], job: ScheduledJob, settings: Settings) -> bool:
     """Run the job once if no other process holds it and it has not run this period; True when it ran."""
     if job.own_transactions is not None:
         try:
             await job.own_transactions(maker, settings)
+            async with maker() as session, session.begin():  # when it last completed, as for other jobs
+                await session.execute(_record_run(job.name))
         except Exception as error:  # its transactions roll back on their own; the schedule goes on
             log.error("scheduled job %s failed: %s", job.name, type(error).__name__)
             return False
@@ -87,10 +94,7 @@ async def run_job(maker: async_sessionmaker[AsyncSession], job: ScheduledJob, se
                 return False
             assert job.run is not None, f"job {job.name} has nothing to run"
             await job.run(session, settings)
-            upsert = insert(JobRun).values(name=job.name, last_run_at=text("now()"))
-            await session.execute(
-                upsert.on_conflict_do_update(index_elements=[JobRun.name], set_={"last_run_at": text("now()")})
-            )
+            await session.execute(_record_run(job.name))
         return True
     except Exception as error:  # a failed run is rolled back; the schedule goes on
         # The class only: messages of database errors can quote the data involved.

@@ -87,6 +87,9 @@ class Settings:
     solve_max_pairs: int = 2_000_000  # feasible (referral, unit) pairs of one request
     solves_per_key: int = 1  # solves one API key may have running at once (more: 429)
     solves_at_once: int = max(2, os.cpu_count() or 2)  # solves of this process at once (more: 503)
+    max_connections: int = 200  # open connections uvicorn serves at once; beyond them it answers 503
+    header_timeout_seconds: float = 10.0  # a connection whose request headers take longer is closed
+    behind_proxy: bool = False  # trust X-Forwarded-* from the TLS proxy in front (docker-compose: Caddy)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -104,6 +107,9 @@ class Settings:
             webhooks_internal=env.get("SAFEACCOM_WEBHOOKS_INTERNAL", "0") in {"1", "true", "yes"},
             webhook_deadline_seconds=_number(env, "SAFEACCOM_WEBHOOK_DEADLINE_SECONDS", 15.0, 0.1),
             run_scheduler=env.get("SAFEACCOM_SCHEDULER", "1") not in {"0", "false", "no"},
+            max_connections=int(_number(env, "SAFEACCOM_MAX_CONNECTIONS", 200, 1)),
+            header_timeout_seconds=_number(env, "SAFEACCOM_HEADER_TIMEOUT_SECONDS", 10.0, 0.1),
+            behind_proxy=env.get("SAFEACCOM_BEHIND_PROXY", "0").lower() in {"1", "true", "yes"},
             secure_cookies=env.get("SAFEACCOM_SECURE_COOKIES", "0").lower() in {"1", "true", "yes"},
             match_threads=_whole(env, "SAFEACCOM_MATCH_THREADS", 1),
             **solve_limits(env),

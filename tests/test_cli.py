@@ -152,12 +152,91 @@ def test_docker_compose_file_is_valid() -> None:
     assert service["environment"]["DATABASE_URL"].startswith("postgresql://")
     binary = shutil.which("docker-compose")
     assert binary, "install Debian's docker-compose (apt-get install --no-install-recommends docker-compose)"
+    env = {k: v for k, v in os.environ.items() if k != "POSTGRES_PASSWORD"}
     result = subprocess.run([binary, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
-                            capture_output=True, text=True, timeout=60)
+                            capture_output=True, text=True, timeout=60, env=env | {"POSTGRES_PASSWORD": "s3cret"})
     assert result.returncode == 0, result.stderr
+
+    # No default password: without one, compose refuses to start anything.
+    refused = subprocess.run([binary, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
+                             capture_output=True, text=True, timeout=60, env=env)
+    assert refused.returncode != 0 and "POSTGRES_PASSWORD" in refused.stderr
+    text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+    assert "change-me" not in text and ":-" not in postgres["environment"]["POSTGRES_PASSWORD"]
+    # TLS in front: only Caddy publishes ports, bound to 127.0.0.1 unless told otherwise; the service
+    # publishes none and marks its session cookie Secure.
+    caddy = compose["services"]["caddy"]
+    assert caddy["image"].startswith("caddy:") and (ROOT / "deploy" / "Caddyfile").is_file()
+    assert all(port.startswith("${SAFEACCOM_BIND:-127.0.0.1}:") for port in caddy["ports"])
+    assert "ports" not in service and "ports" not in postgres
+    assert service["environment"]["SAFEACCOM_SECURE_COOKIES"] == "1"
 
 
 def test_openapi_command_writes_the_committed_spec() -> None:
     result = safeaccom("openapi")
     assert result.returncode == 0
     assert json.loads(result.stdout) == json.loads((ROOT / "api_spec" / "openapi.json").read_text())
+
+
+@pytest.mark.usefixtures("engine")  # migrated
+def test_revoke_key_by_prefix_or_id_stops_the_key(database_url: str) -> None:
+    import asyncio
+
+    from service import db
+    from service.access import service as access
+
+    env = dict(os.environ) | {"DATABASE_URL": database_url}
+
+    async def works(key: str) -> bool:
+        engine = db.create_engine(database_url)
+        try:
+            async with db.session_maker(engine).begin() as session:
+                return await access.authenticate(session, key) is not None
+        finally:
+            await engine.dispose()
+
+    keys = []
+    for name in ("revoke by prefix", "revoke by id"):
+        created = safeaccom("create-key", "--role", "admin", "--name", name, "--expires-in-days", "30", env=env)
+        assert created.returncode == 0, created.stderr
+        keys.append(created.stdout.strip().splitlines()[-1])
+        key_id = created.stdout.split(" key ")[1].split()[0]
+    assert all(asyncio.run(works(key)) for key in keys)
+
+    by_prefix = safeaccom("revoke-key", "--prefix", keys[0][:12], env=env)
+    assert by_prefix.returncode == 0 and "revoked admin key" in by_prefix.stdout, by_prefix.stderr
+    by_id = safeaccom("revoke-key", "--id", key_id, env=env)
+    assert by_id.returncode == 0, by_id.stderr
+    assert not asyncio.run(works(keys[0])) and not asyncio.run(works(keys[1]))
+
+    unknown = safeaccom("revoke-key", "--prefix", "sak_nosuchkey", env=env)
+    assert unknown.returncode == 2 and "not found" in unknown.stderr
+    assert safeaccom("revoke-key", env=env).returncode == 2  # which key: required
+
+
+@pytest.mark.usefixtures("engine")  # migrated
+def test_serve_bounds_connections_and_closes_those_whose_headers_never_finish(database_url: str) -> None:
+    import socket
+
+    env = dict(os.environ) | {"DATABASE_URL": database_url, "SAFEACCOM_SCHEDULER": "0",
+                              "SAFEACCOM_MAX_CONNECTIONS": "2", "SAFEACCOM_HEADER_TIMEOUT_SECONDS": "2"}
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, process)
+        # Two clients that send a header line and then nothing (slowloris) ...
+        slow = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(2)]
+        for conn in slow:
+            conn.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        # ... take the server's connections: a third client is told 503 at once, not queued.
+        assert httpx.get(f"{url}/health", timeout=10).status_code == 503
+        # Their headers never finish: the server hangs up on them, and serves again.
+        for conn in slow:
+            assert conn.recv(1024) == b""
+            conn.close()
+        assert httpx.get(f"{url}/health", timeout=10).status_code == 200
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) is not None

@@ -31,3 +31,7 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(12), comment="first characters, to recognise a key")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     revoked_at: Mapped[datetime | None]
+    # Optional end of life set at creation; the key gets 401 from then on.
+    expires_at: Mapped[datetime | None]
+    # Refreshed at most once a minute per key (a write per request would cost every request).
+    last_used_at: Mapped[datetime | None]

@@ -24,3 +24,5 @@ class AuditEvent(Base):
     entity_id: Mapped[str] = mapped_column(String(40))
     # For a change: the names of the fields it changed, never their values.
     fields: Mapped[list[str] | None] = mapped_column(ARRAY(String(40)))
+    # "ok" for what was done, "denied" for a refused attempt (another authority's record, a bad sign-in).
+    outcome: Mapped[str] = mapped_column(String(20), server_default="ok")

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.audit.models import AuditEvent
 from service.caller import Caller
 
+OK, DENIED = "ok", "denied"
 
 def record(
     session: AsyncSession, caller: Caller | None, action: str, entity: str, entity_id: object,
-    fields: list[str] | None = None,
+    fields: list[str] | None = None, outcome: str = OK,
 ) -> None:
     """Add an audit event: identifiers (and the names of changed fields) only, never a record's contents."""
     session.add(
@@ -19,7 +21,29 @@ def record(
             role=caller.role.value if caller else None,
             action=action,
             entity=entity,
-            entity_id=str(entity_id),
+            entity_id=str(entity_id)[:40],
             fields=sorted(fields) if fields else None,
+            outcome=outcome,
         )
     )
+
+
+async def record_denied(
+    maker: async_sessionmaker[AsyncSession], caller: Caller | None, action: str, entity: str, entity_id: object
+) -> None:
+    """A refused attempt, in its own transaction: the request's own was rolled back by the refusal."""
+    async with maker() as session, session.begin():
+        record(session, caller, action, entity, entity_id, outcome=DENIED)
+
+
+async def trail(
+    session: AsyncSession, entity: str, entity_id: str, limit: int, offset: int
+) -> tuple[list[AuditEvent], int]:
+    """The audit trail of one record, newest first, and its length."""
+    where = (AuditEvent.entity == entity, AuditEvent.entity_id == entity_id)
+    total = await session.scalar(select(func.count()).select_from(AuditEvent).where(*where))
+    rows = await session.scalars(
+        select(AuditEvent).where(*where)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit).offset(offset)
+    )
+    return list(rows), int(total or 0)

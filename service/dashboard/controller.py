@@ -117,6 +117,7 @@ class DashboardController(Controller):
             return _to_login()
         if caller.role not in service.DASHBOARD_ROLES:
             return _not_for_this_role(caller)
+        service.page_viewed(session, caller, request.url.path)
         context: dict[str, Any] = {
             "caller": caller, "who": await service.describe(session, caller), "request_path": "/dashboard",
             "csrf_token": service.csrf_token(request.cookies.get(service.COOKIE_NAME) or ""),

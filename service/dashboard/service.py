@@ -79,6 +79,7 @@ async def sign_in(session: AsyncSession, api_key: str) -> tuple[str, datetime]:
     key = api_key.strip()
     caller = await access.authenticate(session, key) if key else None
     if caller is None:
+        audit.record(session, None, "sign_in", "sign_in", "dashboard", outcome=audit.DENIED)
         raise SignInRefused(401, "That key is not recognised, or it has been revoked.")
     await session.execute(delete(DashboardSession).where(DashboardSession.expires_at < utcnow()))
     token = secrets.token_urlsafe(32)
@@ -90,6 +91,11 @@ async def sign_in(session: AsyncSession, api_key: str) -> tuple[str, datetime]:
     return token, expires_at
 
 
+def page_viewed(session: AsyncSession, caller: Caller, page: str) -> None:
+    """A page seen by a signed-in person: an audit row (record type "page", its path)."""
+    audit.record(session, caller, "view", "page", page)
+
+
 async def signed_in(session: AsyncSession, token: str | None) -> Caller | None:
     """The caller behind a session cookie: None when missing, unknown, expired or revoked."""
     if not token:
@@ -97,7 +103,7 @@ async def signed_in(session: AsyncSession, token: str | None) -> Caller | None:
     row = (await session.execute(
         select(ApiKey).join(DashboardSession, DashboardSession.api_key_id == ApiKey.id)
         .where(DashboardSession.token_hash == _digest(token), DashboardSession.expires_at > utcnow(),
-               ApiKey.revoked_at.is_(None))
+               *access.live())
     )).scalar_one_or_none()
     if row is None:
         return None

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,3 +49,15 @@ async def remember(session: AsyncSession, key_id: int, key: str, status_code: in
     assert record is not None, "remember() follows claim()"
     record.status_code = status_code
     record.body = body
+
+
+# How long a first answer is kept for retries: far longer than any client retries for.
+KEEP_FOR = timedelta(days=1)
+
+
+async def purge(session: AsyncSession, keep_for: timedelta = KEEP_FOR) -> int:
+    """Scheduled: forget answers older than keep_for (a retry after that runs as a new request)."""
+    result = await session.execute(
+        delete(IdempotencyRecord).where(IdempotencyRecord.created_at < func.now() - keep_for)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -12,7 +12,7 @@ from litestar.pagination import OffsetPagination
 from litestar.params import FromQuery, HeaderParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.auth import IfMatch, PathId, allow, etag, parse_if_match
+from service.auth import IfMatch, Offset, PathId, allow, etag, parse_if_match
 from service.caller import Caller, Role
 from service.casework import service as casework
 from service.db import response
@@ -25,7 +25,6 @@ from service.inventory.schemas import (
     ConfirmOut,
     DeskUnit,
     Gender,
-    Language,
     ProviderIn,
     ProviderOut,
     SchemeDetail,
@@ -164,13 +163,13 @@ class InventoryController(Controller):
         pets: FromQuery[bool | None] = None,
         accepts_nrpf: FromQuery[bool | None] = None,
         communal: FromQuery[bool | None] = None,
-        language: FromQuery[Language | None] = None,
+        language: Annotated[str | None, QueryParameter(pattern=r"^[a-z]{2,3}$", description="ISO 639 code")] = None,
         specialism: FromQuery[Specialism | None] = None,
         available_by: FromQuery[date | None] = None,
         include_stale: FromQuery[bool] = True,
         include_expected: FromQuery[bool] = False,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
+        offset: Offset = 0,
     ) -> OffsetPagination[VacancyOut]:
         """Available units in every authority, with what they accept; `stale` when not confirmed lately.
 

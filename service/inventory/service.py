@@ -76,6 +76,8 @@ async def create_scheme(session: AsyncSession, caller: Caller, data: SchemeIn) -
     await get_provider(session, data.provider_id)
     await reference.require_authority(session, data.authority, field="authority")
     district = await reference.require_district(session, data.district, field="district")
+    if district.authority_code != data.authority:
+        raise Invalid("district", f"postcode district {district.district} is not in authority {data.authority}")
     if data.max_children is not None and not data.accepts_children:
         raise Invalid("max_children", "set only when the scheme accepts children")
     if data.specialist_only and not data.specialisms:

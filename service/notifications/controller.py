@@ -10,7 +10,7 @@ from litestar.pagination import OffsetPagination
 from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.auth import PathId, allow
+from service.auth import Offset, PathId, allow
 from service.caller import Caller, Role
 from service.db import response
 from service.notifications import service
@@ -37,7 +37,7 @@ class WebhookController(Controller):
         session: AsyncSession,
         caller: Caller,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> OffsetPagination[WebhookOut]:
         """The caller's own active webhooks (admin: all); never their secrets."""
         rows, total = await service.list_webhooks(session, caller, limit, offset)

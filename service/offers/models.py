@@ -54,3 +54,5 @@ class Placement(Base):
     ended_on: Mapped[date | None]
     destination: Mapped[str | None] = mapped_column(String(30))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # Set when, past the retention period after it ended, its dates were coarsened to months.
+    pseudonymised_at: Mapped[datetime | None]

@@ -21,7 +21,7 @@ from service.audit import service as audit
 from service.caller import Caller, Role
 from service.changes import service as changes
 from service.db import get_or_404, utcnow
-from service.errors import Conflict, Forbidden, Infeasible, Invalid, NotFound
+from service.errors import Conflict, DomainError, Forbidden, Infeasible, Invalid, NotFound
 from service.inventory import service as inventory
 from service.inventory.service import Scheme, Unit, UnitStatus
 from service.notifications import service as notifications
@@ -146,6 +146,11 @@ def _may_see(caller: Caller, referral: Referral, scheme: Scheme) -> bool:
     return caller.role is Role.ADMIN or _officer_of(caller, referral) or inventory.owns(caller, scheme)
 
 
+def _refuse(caller: Caller, offer: Offer, referral: Referral, scheme: Scheme, message: str) -> DomainError:
+    """403 for a caller who may see the offer; for anyone else the same 404 as an offer that does not exist."""
+    return Forbidden(message) if _may_see(caller, referral, scheme) else NotFound("offer", offer.id)
+
+
 async def get_offer(session: AsyncSession, caller: Caller, offer_id: int) -> OfferView:
     """An offer, for the referral's officers, the unit's provider and admin; with the household for its provider."""
     offer = await get_or_404(session, Offer, offer_id)
@@ -263,7 +268,7 @@ async def accept_offer(session: AsyncSession, caller: Caller, offer_id: int) -> 
     """The provider accepts: the household moves in, the unit is occupied, the referral placed."""
     offer, referral, unit, scheme = await _pending(session, offer_id)
     if not inventory.owns(caller, scheme):
-        raise Forbidden("only the unit's provider answers an offer")
+        raise _refuse(caller, offer, referral, scheme, "only the unit's provider answers an offer")
     _require_pending(offer)
     if unit.status is not UnitStatus.HELD:  # defence in depth: the offer's hold is the only way in
         raise Conflict(f"unit {unit.id} is {unit.status.value}, not held by this offer")
@@ -287,7 +292,8 @@ async def decline_offer(session: AsyncSession, caller: Caller, offer_id: int, re
     """The provider or the officer declines, with a reason code kept for the unmet-need report."""
     offer, referral, unit, scheme = await _pending(session, offer_id)
     if not (inventory.owns(caller, scheme) or _officer_of(caller, referral)):
-        raise Forbidden("only the unit's provider or the referral's officer declines an offer")
+        raise _refuse(caller, offer, referral, scheme,
+                      "only the unit's provider or the referral's officer declines an offer")
     _require_pending(offer)
     offer.status = OfferStatus.DECLINED
     offer.answered_at = utcnow()
@@ -303,7 +309,7 @@ async def withdraw_offer(session: AsyncSession, caller: Caller, offer_id: int) -
     """The officer withdraws a pending offer; the unit is free again."""
     offer, referral, unit, scheme = await _pending(session, offer_id)
     if not _officer_of(caller, referral):
-        raise Forbidden("only the referral's officer withdraws an offer")
+        raise _refuse(caller, offer, referral, scheme, "only the referral's officer withdraws an offer")
     if offer.status is not OfferStatus.PENDING:
         raise Conflict(f"offer {offer.id} is {offer.status.value}")
     await _withdraw(session, caller, offer, referral, unit, scheme, "officer_withdrew")
@@ -488,3 +494,22 @@ async def pending_count(session: AsyncSession, caller: Caller) -> int:
     elif caller.role is not Role.ADMIN:
         raise Forbidden(f"the {caller.role.value} role answers no offers")
     return int(await session.scalar(query) or 0)
+def month_of(day: date) -> date:
+    """The first day of the day's month: how dates are kept once a record is pseudonymised."""
+    return day.replace(day=1)
+
+
+async def pseudonymise_placements(session: AsyncSession, ended_before: date) -> set[int]:
+    """Scheduled: placements that ended before the date keep their dates to the month; their referrals' ids."""
+    due = list(await session.scalars(
+        select(Placement).where(Placement.ended_on < ended_before, Placement.pseudonymised_at.is_(None))
+        .order_by(Placement.id).with_for_update(skip_locked=True).limit(1000)
+    ))
+    for placement in due:
+        assert placement.ended_on is not None
+        placement.started_on = month_of(placement.started_on)
+        placement.ended_on = month_of(placement.ended_on)
+        placement.created_at = placement.created_at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        placement.pseudonymised_at = utcnow()
+        audit.record(session, None, "pseudonymise", "placement", placement.id)
+    return {placement.referral_id for placement in due}

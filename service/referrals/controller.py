@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import msgspec
 from litestar import Controller, Response, get, patch, post
 from litestar.datastructures import State
 from litestar.pagination import OffsetPagination
 from litestar.params import QueryParameter
+from msgspec import UNSET
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth import IfMatch, PathId, allow, etag, parse_if_match
@@ -32,9 +34,11 @@ from service.vocabulary import ReferralStatusName, RiskName
 
 
 def referral_out(
-    referral: Referral, offers: list[tuple[Offer, int]] | None = None, placement: Placement | None = None
+    referral: Referral, caller: Caller, offers: list[tuple[Offer, int]] | None = None,
+    placement: Placement | None = None,
 ) -> ReferralOut:
-    return response(
+    """The referral as the caller may read it: equality monitoring for admin only."""
+    out = response(
         ReferralOut, referral,
         offers=[response(ReferralOfferOut, o, scheme_id=scheme_id, reason=o.decline_reason)
                 for o, scheme_id in offers or []],
@@ -43,6 +47,8 @@ def referral_out(
             status="live" if placement.ended_on is None else "ended",
         ),
     )
+    # Special-category data is write-only for officers (CONTRACT section 7).
+    return out if caller.role is Role.ADMIN else msgspec.structs.replace(out, equality=UNSET)
 
 
 def _scheme_of(placement: Placement, offers: list[tuple[Offer, int]]) -> int:
@@ -81,7 +87,7 @@ class ReferralController(Controller):
     async def read(self, session: AsyncSession, caller: Caller, referral_id: PathId) -> Response[ReferralOut]:
         """The referral with its offers and placement (officers of its authority, admin); every read is audited."""
         referral, offers, placement = await casework.referral_record(session, caller, referral_id)
-        return Response(referral_out(referral, offers, placement), headers=etag(referral.version))
+        return Response(referral_out(referral, caller, offers, placement), headers=etag(referral.version))
 
     @patch("/{referral_id:int}", guards=[allow(Role.OFFICER)])
     async def update(
@@ -95,7 +101,7 @@ class ReferralController(Controller):
         """Change an open referral. If-Match (its version) is required: 428 without, 412 when stale; 409 once placed."""
         referral = await casework.update_referral(session, caller, referral_id, data, parse_if_match(if_match))
         offers, placement = await casework.referral_history(session, referral.id)
-        return Response(referral_out(referral, offers, placement), headers=etag(referral.version))
+        return Response(referral_out(referral, caller, offers, placement), headers=etag(referral.version))
 
     @post("/{referral_id:int}/close", guards=[allow(Role.OFFICER)], status_code=200)
     async def close(self, session: AsyncSession, caller: Caller, referral_id: PathId, data: CloseIn) -> CloseOut:

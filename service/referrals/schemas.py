@@ -140,7 +140,6 @@ class ReferralOut(Struct):
     needs: dict[str, object]
     safety: dict[str, object]
     preferences: dict[str, object]
-    equality: dict[str, object]
     outcome: str | None
     close_reason: str | None
     closed_at: datetime | None
@@ -148,6 +147,9 @@ class ReferralOut(Struct):
     version: int = 1
     offers: list[ReferralOfferOut] = []
     placement: ReferralPlacementOut | None = None
+    # Special-category data, written by officers and read back by admin only (CONTRACT section 7):
+    # absent from an officer's read. Matching never uses it; the reports count it.
+    equality: dict[str, object] | UnsetType = UNSET
 
 
 class ReferralOfferOut(Struct):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from datetime import date, timedelta
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import func, select, text
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.audit import service as audit
@@ -270,27 +270,51 @@ async def links_of(session: AsyncSession, referrals: Sequence[Referral]) -> dict
     return links
 
 
-async def pseudonymise_closed(session: AsyncSession, retention: timedelta) -> int:
-    """Scheduled: closed referrals older than the retention period keep only what statutory reporting needs.
+def _month(moment: datetime) -> datetime:
+    return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
-    Exact ages become bands; safety details (perpetrator locations, excluded areas, links) and
-    preferences are erased; needs keep their yes/no flags and specialisms, not languages.
+
+async def pseudonymise_due(session: AsyncSession, retention: timedelta, left_placement: Collection[int] = ()) -> int:
+    """Scheduled: referrals past the retention period keep only what statutory reporting needs.
+
+    Due: closed more than the retention period ago; left open (never placed or closed) that long
+    (closed now as withdrawn, reason `lapsed`); or placed in a placement that ended that long ago
+    (`left_placement`, ids from the offers feature). Exact ages become bands; dates keep only their
+    month; safety details (perpetrator locations, excluded areas, links), preferences and equality
+    monitoring are erased (the reports keep only the counts they already took); needs keep their
+    yes/no flags and specialisms, not languages.
     """
+    cutoff = utcnow() - retention
     due = list(await session.scalars(
-        select(Referral).where(Referral.status == ReferralStatus.CLOSED, Referral.closed_at < utcnow() - retention,
-                               Referral.pseudonymised_at.is_(None))
+        select(Referral).where(
+            Referral.pseudonymised_at.is_(None),
+            or_(
+                and_(Referral.status == ReferralStatus.CLOSED, Referral.closed_at < cutoff),
+                and_(Referral.status == ReferralStatus.OPEN, Referral.created_at < cutoff,
+                     Referral.referred_on < cutoff.date()),
+                and_(Referral.status == ReferralStatus.PLACED, Referral.id.in_(left_placement)),
+            ),
+        )
         .order_by(Referral.id).with_for_update(skip_locked=True).limit(1000)
     ))
     for referral in due:
+        if referral.status is ReferralStatus.OPEN:
+            referral.status, referral.outcome, referral.close_reason = ReferralStatus.CLOSED, "withdrawn", "lapsed"
+            referral.closed_at = utcnow()
         referral.household = {
-            "adults": [{"gender": a["gender"], "age_band": adult_age_band(a["age"])}
+            "adults": [{"gender": a["gender"], "age_band": a.get("age_band") or adult_age_band(a["age"])}
                        for a in referral.adults],
-            "children": [{"sex": c["sex"], "age_band": child_age_band(c["age"])}
+            "children": [{"sex": c["sex"], "age_band": c.get("age_band") or child_age_band(c["age"])}
                          for c in referral.children],
         }
         referral.needs = {k: v for k, v in referral.needs.items() if k not in ("languages", "interpreter_ok")}
         referral.safety = {}
         referral.preferences = {}
+        referral.equality = {}
+        referral.referred_on = referral.referred_on.replace(day=1)
+        referral.needed_by = referral.needed_by.replace(day=1) if referral.needed_by else None
+        referral.closed_at = _month(referral.closed_at) if referral.closed_at else None
+        referral.created_at = _month(referral.created_at)
         referral.created_by_key_id = None
         referral.pseudonymised_at = utcnow()
         audit.record(session, None, "pseudonymise", "referral", referral.id)

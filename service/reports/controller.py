@@ -9,6 +9,7 @@ from litestar import Controller, Response, get
 from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.audit import service as audit
 from service.auth import allow
 from service.caller import Caller, Role
 from service.db import utcnow
@@ -31,6 +32,7 @@ class ReportController(Controller):
     ) -> OccupancyReport:
         """Bed spaces and units by status, occupancy rate, stays and turnover, by authority and type."""
         scope = service.scope_for(caller, authority)
+        audit.record(session, caller, "read", "report", f"occupancy/{scope or 'all'}")
         first, last = service.period(start, end, utcnow().date())
         return await service.occupancy(session, scope, first, last)
 
@@ -41,6 +43,7 @@ class ReportController(Controller):
     ) -> UnmetNeedReport:
         """Households not placed and offers declined, by reason, risk and protected characteristic."""
         scope = service.scope_for(caller, authority)
+        audit.record(session, caller, "read", "report", f"unmet-need/{scope or 'all'}")
         first, last = service.period(start, end, utcnow().date())
         return await service.unmet_need(session, scope, first, last)
 
@@ -52,6 +55,7 @@ class ReportController(Controller):
     ) -> Response[AnnualReturn | str | bytes]:
         """The statutory annual return for a financial year (April to March), as JSON, CSV or XLSX."""
         scope = service.scope_for(caller, authority)
+        audit.record(session, caller, "read", "report", f"annual-return/{scope or 'all'}")
         report = await service.annual_return(session, scope, year or service.current_financial_year(utcnow().date()))
         if format == "json":
             return Response(report)
@@ -71,5 +75,6 @@ class ReportController(Controller):
     ) -> CapacityPlan:
         """Which extra scheme would have placed the most of the period's unplaced households."""
         scope = service.scope_for(caller, authority)
+        audit.record(session, caller, "read", "report", f"capacity-plan/{scope or 'all'}")
         first, last = service.period(start, end, utcnow().date())
         return await service.capacity_plan(session, scope, first, last)

@@ -84,6 +84,8 @@ async def _page(
     if caller.role not in roles:
         raise Stop(Template("forbidden.html", status_code=403, headers=PAGE_HEADERS, context={
             **context, "home": sessions.home_of(caller), "message": "This page is not part of your role's work."}))
+    if request.method == "GET":
+        sessions.page_viewed(session, caller, request.url.path)
     return caller, context
 
 

@@ -22,7 +22,7 @@ from service.app import create_app
 from service.jobs import all_jobs
 from service.notifications import service as notifications
 from service.notifications.models import MessageStatus, OutboxMessage, Webhook
-from service.scheduler import run_job
+from service.scheduler import JobRun, run_job
 from service.settings import Settings
 from tests.service.conftest import KIRKLEES, World
 from tests.service.notifications.conftest import Receiver
@@ -231,3 +231,4 @@ async def test_a_slow_receiver_holds_no_transaction_and_stalls_no_other_delivery
     finally:
         async with maker.begin() as session:
             await session.execute(delete(Webhook).where(Webhook.id.in_([slow.id, fast.id])))
+            await session.execute(delete(JobRun).where(JobRun.name == deliver.name))

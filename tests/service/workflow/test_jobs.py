@@ -12,6 +12,7 @@ from service.db import utcnow
 from service.inventory.models import Unit
 from service.jobs import all_jobs, flag_stale_vacancies, occupancy_snapshot, pseudonymise
 from service.notifications.models import OutboxMessage
+from service.offers.models import Placement
 from service.referrals.models import Referral
 from service.reports.models import OccupancySnapshot
 from service.settings import Settings
@@ -94,5 +95,52 @@ async def test_closed_referrals_are_pseudonymised_after_the_retention_period(
     assert gone.pseudonymised_at is not None and gone.safety == {} and gone.preferences == {}
     assert gone.household == {"adults": [{"gender": "female", "age_band": "25-34"}],
                               "children": [{"sex": "male", "age_band": "5-10"}]}
-    assert gone.equality["ethnicity"] == "asian" and gone.outcome == "unmet"  # what the annual return needs
+    # Equality monitoring is erased (the reports keep only the counts already taken); the outcome stays.
+    assert gone.equality == {} and gone.outcome == "unmet"
+    assert gone.referred_on.day == 1 and gone.closed_at is not None and gone.closed_at.day == 1
     assert kept.pseudonymised_at is None and kept.safety["perpetrator_locations"] == [{"district": "BD1"}]
+    assert kept.equality["ethnicity"] == "asian"
+
+
+async def test_open_referrals_and_ended_placements_past_retention_are_pseudonymised(
+    client: AsyncClient, world: World, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    abandoned, fresh = await make_referral(client, world), await make_referral(client, world)
+    left, living = await make_referral(client, world), await make_referral(client, world)
+    placements = {}
+    for referral_id in (left, living):
+        unit = await make_unit(client, world)
+        made = (await client.post("/api/v1/offers", json={"referral_id": referral_id, "unit_id": unit["id"]},
+                                  headers=world.auth("officer"))).json()
+        accepted = await client.post(f"/api/v1/offers/{made['id']}/accept", headers=world.auth("provider"))
+        placements[referral_id] = accepted.json()["placement_id"]
+    long_ago = utcnow() - timedelta(days=500)
+    async with session_maker() as session, session.begin():
+        await session.execute(update(Referral).where(Referral.id.in_([abandoned, left, living]))
+                              .values(created_at=long_ago, referred_on=long_ago.date() - timedelta(days=3)))
+        await session.execute(update(Placement).where(Placement.id == placements[left])
+                              .values(started_on=long_ago.date(), ended_on=long_ago.date() + timedelta(days=20),
+                                      destination="other"))
+        await session.execute(update(Placement).where(Placement.id == placements[living])
+                              .values(started_on=long_ago.date()))
+        await pseudonymise(session, Settings())
+    async with session_maker() as session:
+        rows = {r.id: r for r in await session.scalars(select(Referral).where(
+            Referral.id.in_([abandoned, fresh, left, living])))}
+        ended = await session.get(Placement, placements[left])
+        ongoing = await session.get(Placement, placements[living])
+    assert ended is not None and ongoing is not None
+
+    # Left open past the retention period: closed as lapsed, and pseudonymised.
+    assert rows[abandoned].status.value == "closed" and rows[abandoned].close_reason == "lapsed"
+    assert rows[abandoned].pseudonymised_at is not None and rows[abandoned].equality == {}
+    assert rows[abandoned].referred_on.day == 1 and rows[abandoned].created_at.day == 1
+    assert "age" not in rows[abandoned].household["adults"][0]
+    # Placed, and the placement ended past the retention period: the referral and the placement's dates.
+    assert rows[left].pseudonymised_at is not None and rows[left].safety == {} and rows[left].equality == {}
+    assert ended.pseudonymised_at is not None and ended.started_on.day == 1 and ended.ended_on is not None
+    assert ended.ended_on.day == 1 and ended.destination == "other"
+    # Still living there, or referred recently: untouched.
+    for kept in (rows[living], rows[fresh]):
+        assert kept.pseudonymised_at is None and kept.equality["ethnicity"] == "asian"
+    assert ongoing.pseudonymised_at is None and ongoing.started_on == long_ago.date()

@@ -39,7 +39,8 @@ async def test_offer_accept_placement_end(client: AsyncClient, world: World) -> 
     assert (await unit_status(client, world, unit["id"]))["status"] == "held"
     assert unit["id"] not in await vacancy_ids(client, world)
 
-    assert_problem(await client.post(f"/api/v1/offers/{made['id']}/accept", headers=world.auth("other_provider")), 403)
+    # Another provider is told nothing: the same 404 as for an offer that does not exist.
+    assert_problem(await client.post(f"/api/v1/offers/{made['id']}/accept", headers=world.auth("other_provider")), 404)
     assert_problem(await client.post(f"/api/v1/offers/{made['id']}/accept", headers=world.auth("officer")), 403)
     response = await client.post(f"/api/v1/offers/{made['id']}/accept", headers=world.auth("provider"))
     assert response.status_code == 200
@@ -112,7 +113,7 @@ async def test_declines_and_withdrawals_free_the_unit_and_keep_the_reason(
     assert_problem(await client.post(f"/api/v1/offers/{made['id']}/decline", json={"reason": "because"},
                                      headers=world.auth("provider")), 400, "reason")
     assert_problem(await client.post(f"/api/v1/offers/{made['id']}/decline", json={"reason": "other"},
-                                     headers=world.auth("leeds_officer")), 403)
+                                     headers=world.auth("leeds_officer")), 404)
     response = await client.post(f"/api/v1/offers/{made['id']}/decline", json={"reason": "needs_not_met"},
                                  headers=world.auth("provider"))
     assert response.status_code == 200 and response.json()["status"] == "declined"
