@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 import string
 from collections.abc import Iterable
 from typing import Any
@@ -234,10 +235,12 @@ class PinnedTransport(httpx.AsyncHTTPTransport):
     and the Host header still names it: only the socket's destination is pinned.
     """
 
-    def __init__(self, allow_internal: bool = False, max_connections: int = 20) -> None:
+    def __init__(
+        self, allow_internal: bool = False, max_connections: int = 20, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         super().__init__(trust_env=False, retries=0)
         # Replaces the pool httpx built: the one supported way to give httpcore a network backend.
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(), max_connections=max_connections,
+            ssl_context=ssl_context or httpx.create_ssl_context(), max_connections=max_connections,
             network_backend=_PinnedBackend(allow_internal),
         )

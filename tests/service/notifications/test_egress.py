@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from service import db
 from service.app import create_app
 from service.jobs import all_jobs
+from service.notifications import egress
 from service.notifications import service as notifications
 from service.notifications.models import MessageStatus, OutboxMessage, Webhook
 from service.scheduler import JobRun, run_job
@@ -232,3 +236,82 @@ async def test_a_slow_receiver_holds_no_transaction_and_stalls_no_other_delivery
         async with maker.begin() as session:
             await session.execute(delete(Webhook).where(Webhook.id.in_([slow.id, fast.id])))
             await session.execute(delete(JobRun).where(JobRun.name == deliver.name))
+
+
+@pytest.fixture
+def tls_receiver(tmp_path: Path) -> Iterator[tuple[int, ssl.SSLContext, list[str | None], list[bytes]]]:
+    """A real HTTPS server on 127.0.0.1 whose certificate names hooks.example.org (and nothing else).
+
+    Yields its port, a client context that trusts that certificate, the server names (SNI)
+    clients asked for, and the requests it received.
+    """
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "1", "-subj", "/CN=hooks.example.org",
+                    "-addext", "subjectAltName=DNS:hooks.example.org"], check=True, capture_output=True)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    asked: list[str | None] = []
+    server_context.sni_callback = lambda sock, name, context: asked.append(name)  # type: ignore[assignment,func-returns-value]
+    requests: list[bytes] = []
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                raw, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                with server_context.wrap_socket(raw, server_side=True) as conn:
+                    requests.append(conn.recv(65536))
+                    conn.sendall(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            except (ssl.SSLError, OSError):
+                raw.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    client_context = ssl.create_default_context(cafile=str(cert))
+    try:
+        yield listener.getsockname()[1], client_context, asked, requests
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(5)
+
+
+async def test_tls_is_verified_against_the_host_name_while_the_socket_goes_to_the_checked_address(
+    world: World, session_maker: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch,
+    tls_receiver: tuple[int, ssl.SSLContext, list[str | None], list[bytes]],
+) -> None:
+    port, trusted, asked, requests = tls_receiver
+
+    async def resolver(host: str, port: int, **kwargs: Any) -> list[Any]:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", resolver)
+    async with session_maker() as session, session.begin():
+        right = Webhook(url=f"https://hooks.example.org:{port}/tls", secret="whsec_tls", events=["offer.created"],
+                        authority_code=KIRKLEES)
+        wrong = Webhook(url=f"https://other.example.org:{port}/tls", secret="whsec_tls", events=["offer.created"],
+                        authority_code=KIRKLEES)
+        session.add_all([right, wrong])
+        await session.flush()
+        await notifications.enqueue(session, "offer.created", {"offer_id": 4}, authority=KIRKLEES)
+
+    transport = egress.PinnedTransport(allow_internal=True, ssl_context=trusted)
+    report = await notifications.deliver_due(session_maker, transport=transport, allow_internal=True)
+    assert (report.delivered, report.retrying) == (1, 1)
+    # The receiver named in the URL was asked for by name (SNI) and its certificate verified; the
+    # other name reached the same socket but its certificate does not match, so nothing was sent.
+    assert "hooks.example.org" in asked and "other.example.org" in asked
+    [request] = requests
+    assert f"host: hooks.example.org:{port}".encode() in request.lower()
+    async with session_maker() as session:
+        errors = dict((await session.execute(
+            select(OutboxMessage.webhook_id, OutboxMessage.last_error)
+        )).all())
+    assert errors[right.id] is None and errors[wrong.id] == "ConnectError"
