@@ -105,9 +105,13 @@ async def test_patch_needs_the_current_version_and_records_which_fields_changed(
     async with session_maker() as session:
         rows = list(await session.scalars(
             select(AuditEvent).where(AuditEvent.entity == "referral", AuditEvent.entity_id == str(referral),
-                                     AuditEvent.action == "update")
+                                     AuditEvent.action == "update").order_by(AuditEvent.id)
         ))
-    assert [row.fields for row in rows] == [["children", "marac", "risk"]]
+    assert [row.fields for row in rows if row.outcome == "ok"] == [["children", "marac", "risk"]]
+    # The Leeds officer's and the provider's attempts are on the trail as refused, with no fields.
+    assert [(row.role, row.outcome, row.fields) for row in rows if row.outcome != "ok"] == [
+        ("officer", "denied", None), ("provider", "denied", None)
+    ]
 
 
 async def test_patch_is_refused_once_placed_and_validates_links_across_authorities(
