@@ -33,8 +33,8 @@ async def _tick(session_maker: async_sessionmaker[AsyncSession]) -> alerts.Reche
     """One run of the alerts job, then one run of delivery, as the scheduler does them."""
     async with session_maker() as session, session.begin():
         report = await alerts.recheck(session, STALE)
-    async with session_maker() as session, session.begin():
-        await notifications.deliver_due(session)
+    # Delivery opens its own transactions; the receiver listens on 127.0.0.1.
+    await notifications.deliver_due(session_maker, allow_internal=True)
     return report
 
 
