@@ -119,6 +119,14 @@ def _cliques(members: list[int], partners: dict[int, set[int]]) -> tuple[list[li
     return [sorted(c) for c in sorted(cliques, key=sorted)], pairs
 
 
+def _pair_index(pair_key: IntArray, keys: IntArray) -> IntArray:
+    """Index of each key among the sorted pair keys, -1 where it is not one of them."""
+    at = np.searchsorted(pair_key, keys)
+    found = at < len(pair_key)
+    found[found] &= pair_key[at[found]] == keys[found]
+    return np.where(found, at, -1)
+
+
 def _value(tier: IntArray, fit_of: IntArray, class_of: IntArray) -> tuple[int, int, int, int]:
     placed = class_of >= 0
     t = tier[placed]
@@ -138,7 +146,7 @@ def _solve_component(ix: Index, refs: IntArray, pr: IntArray, pc: IntArray, fit:
     # Data: the component's pairs, and the best separated answer known (the hint and first incumbent).
     n = len(pr)
     tier = ix.r_tier[pr]
-    pair_of = {(int(r), int(c)): k for k, (r, c) in enumerate(zip(pr.tolist(), pc.tolist(), strict=True))}
+    pair_key = pr * ix.n_classes + pc  # ascending: the pairs are referral-major, classes ascending
     best = start.copy()
     model = cp_model.CpModel()
     # Variables: one boolean per feasible (referral, class) pair.
@@ -170,8 +178,12 @@ def _solve_component(ix: Index, refs: IntArray, pr: IntArray, pc: IntArray, fit:
     for k in np.flatnonzero(np.isin(pr, [r for r, p in partners.items() if p])).tolist():
         in_scheme.setdefault(int(scheme[k]), {}).setdefault(int(pr[k]), []).append(k)
     n_cliques = 0
+    covers: dict[tuple[int, ...], tuple[list[list[int]], list[tuple[int, int]]]] = {}
     for here in in_scheme.values():
-        cliques, pairs = _cliques(sorted(here), partners)
+        members = tuple(sorted(here))
+        if members not in covers:  # households of one shape want the same schemes: one cover for all
+            covers[members] = _cliques(list(members), partners)
+        cliques, pairs = covers[members]
         n_cliques += len(cliques)
         for group in [*cliques, *pairs]:
             model.add_at_most_one([x[k] for r in group for k in here[r]])
@@ -179,9 +191,8 @@ def _solve_component(ix: Index, refs: IntArray, pr: IntArray, pc: IntArray, fit:
     # Objective, in stages: high placed, medium or higher placed, then placed and fit together (one more
     # household outweighs any fit total); each proven stage is kept as a constraint of the next.
     fit_of = np.zeros(ix.n_referrals, dtype=np.int64)
-    for r, c in zip(refs.tolist(), best[refs].tolist(), strict=True):
-        if c >= 0:
-            fit_of[r] = fit[pair_of[(r, c)]]
+    known = refs[best[refs] >= 0]
+    fit_of[known] = fit[_pair_index(pair_key, known * ix.n_classes + best[known])]
     relaxed_value = _value(ix.r_tier[refs], fit_of[refs], relaxed[refs])
     stage_weights = [(tier == 2).astype(np.int64), (tier >= 1).astype(np.int64),
                      fit.astype(np.int64) + (1000 * len(refs) + 1)]
@@ -197,11 +208,12 @@ def _solve_component(ix: Index, refs: IntArray, pr: IntArray, pc: IntArray, fit:
             model.add(objective >= current)
             continue
         model.maximize(objective)
+        # the hint: the pairs the best known answer uses (the rest default to unused)
         model.clear_hints()
-        for r in refs.tolist():
-            c = int(best[r])
-            for k in range(np.searchsorted(pr, r), np.searchsorted(pr, r, side="right")):
-                model.add_hint(x[k], pc[k] == c)
+        known = refs[best[refs] >= 0]
+        for k in _pair_index(pair_key, known * ix.n_classes + best[known]).tolist():
+            if k >= 0:
+                model.add_hint(x[k], True)
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
         solver.parameters.linearization_level = 2  # the matching's LP bound is what proves a stage
@@ -213,13 +225,13 @@ def _solve_component(ix: Index, refs: IntArray, pr: IntArray, pc: IntArray, fit:
         stats["cp_sat_seconds"] = round(float(stats.get("cp_sat_seconds", 0.0)) + solver.wall_time, 4)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return best, False  # out of time before any answer: the known one stands
-        chosen = np.flatnonzero([solver.boolean_value(v) for v in x])
+        chosen = np.flatnonzero(np.fromiter(solver.response_proto.solution, dtype=np.int64, count=n))  # x[k]: var k
         best[refs] = -1
         best[pr[chosen]] = pc[chosen]
         # a stage's answer may leave out households of lower tiers that fit: the next stage's hint places them
         best = refill(ix, pr, pc, fit, best)
         placed = refs[best[refs] >= 0]
-        fit_of[placed] = fit[np.searchsorted(pr * ix.n_classes + pc, placed * ix.n_classes + best[placed])]
+        fit_of[placed] = fit[_pair_index(pair_key, placed * ix.n_classes + best[placed])]
         if status != cp_model.OPTIMAL:
             proven = False
             break
