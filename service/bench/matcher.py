@@ -181,7 +181,8 @@ def _separation_figures(wall: float, result: dict[str, Any]) -> dict[str, Any]:
         "status": result["status"], "placed": stats["placed"], "placed_by_risk": stats["placed_by_risk"],
         **{name: stats.get(name) for name in (
             "separation_clashes", "separation_components", "separation_referrals", "separation_pairs",
-            "separation_pairs_fixed", "separation_cliques", "cp_sat_solves", "cp_sat_seconds", "separation_seconds")},
+            "separation_pairs_fixed", "separation_cliques", "cp_sat_solves", "cp_sat_seconds", "cp_sat_import_seconds",
+            "separation_seconds")},
     }
 
 
