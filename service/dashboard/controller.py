@@ -134,7 +134,7 @@ class DashboardController(Controller):
         context["filters"] = chosen
         context["query"] = {"start": chosen.start.isoformat(), "end": chosen.end.isoformat(),
                             "authority": chosen.authority or "", "year": str(chosen.year)}
-        context.update(await service.page(session, caller, chosen))
+        context.update(await service.page(session, caller, chosen, request.app.state.settings.solve_time_limit))
         return Template("dashboard.html", context=context)
 
     async def _annual_return(

@@ -280,13 +280,13 @@ def _days(value: float | None) -> str:
     return "not shown (fewer than 5)" if value is None else f"{value:g} days"
 
 
-async def page(session: AsyncSession, caller: Caller, chosen: Filters) -> dict[str, Any]:
-    """Everything the dashboard page shows for these filters."""
+async def page(session: AsyncSession, caller: Caller, chosen: Filters, time_limit: float = 30.0) -> dict[str, Any]:
+    """Everything the dashboard page shows for these filters (capacity planning within `time_limit` seconds)."""
     authority, start, end = chosen.authority, chosen.start, chosen.end
     occupancy = await reports.occupancy(session, authority, start, end)
     vacancies = await reports.vacancies_today(session, authority)
     need = await reports.unmet_need(session, authority, start, end)
-    plan = await reports.capacity_plan(session, authority, start, end)
+    plan = await reports.capacity_plan(session, authority, start, end, time_limit)
     characteristics = sorted(need.by_characteristic)
     characteristic = chosen.characteristic if chosen.characteristic in characteristics else (
         DEFAULT_CHARACTERISTIC if DEFAULT_CHARACTERISTIC in characteristics else (characteristics or [""])[0])

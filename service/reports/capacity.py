@@ -26,8 +26,12 @@ KINDS = ("refuge", "dispersed", "move_on")  # the kinds of scheme a council comm
 SHOWN = 20  # the best candidates shown
 
 
-async def capacity_plan(session: AsyncSession, authority: str | None, start: date, end: date) -> CapacityPlan:
-    """Which extra scheme would have placed most of the period's unplaced households (the matcher re-run)."""
+async def capacity_plan(session: AsyncSession, authority: str | None, start: date, end: date,
+                        time_limit: float = 30.0) -> CapacityPlan:
+    """Which extra scheme would have placed most of the period's unplaced households (the matcher re-run).
+
+    The re-runs share `time_limit` seconds (the deployment's solve limit); past it the rest are counted greedily.
+    """
     names = await queries.authority_names(session)
     unplaced = [r for r in await queries.referrals_made(session, authority, start, end)
                 if queries.outcome(r) in ("unmet", "open") and r.pseudonymised_at is None]
@@ -48,7 +52,8 @@ async def capacity_plan(session: AsyncSession, authority: str | None, start: dat
          "units": [_candidate_unit(f"c{i}", c, *centres[c.authority][1:]) for i in range(SCHEME_SIZE)]}
         for c in candidates
     ]
-    counts = await matching.placed_counts(problems) if problem_referrals else [(0, 0)] * len(candidates)
+    limits = matching.SolveLimits(time_limit, time_limit)
+    counts = await matching.placed_counts(problems, limits) if problem_referrals else [(0, 0)] * len(candidates)
     # Most households placed first; among equals, the kind of unit that suits the most households.
     ranked = sorted(zip(counts, candidates, strict=True), key=lambda pair: (-pair[0][0], -pair[0][1]))
     return CapacityPlan(
