@@ -7,11 +7,12 @@ Receivers here are real servers on 127.0.0.1: the service is refused when it may
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import ssl
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -156,15 +157,38 @@ async def test_the_connection_goes_to_the_checked_address_with_the_host_name_kep
 # --- a slow receiver ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def trickler() -> Iterator[tuple[str, threading.Event]]:
-    """A real HTTP server that answers 200 with a 1,000-byte body sent one byte a second, forever."""
+@contextlib.contextmanager
+def tcp_server(handle: Callable[[socket.socket, threading.Event], None]) -> Iterator[int]:
+    """A real server on 127.0.0.1 that runs `handle(connection, stop)` in a thread per connection; its port."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)
-    started, stop = threading.Event(), threading.Event()
+    stop = threading.Event()
 
-    def serve(conn: socket.socket) -> None:
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=handle, args=(conn, stop), daemon=True).start()
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield int(listener.getsockname()[1])
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(5)
+
+
+@pytest.fixture
+def trickler() -> Iterator[tuple[str, threading.Event]]:
+    """A real HTTP server that answers 200 with a 1,000-byte body sent one byte a second, forever."""
+    started = threading.Event()
+
+    def serve(conn: socket.socket, stop: threading.Event) -> None:
         with conn:
             conn.recv(65536)
             started.set()
@@ -175,22 +199,8 @@ def trickler() -> Iterator[tuple[str, threading.Event]]:
                 except OSError:
                     return
 
-    def accept() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}/slow", started
-    finally:
-        stop.set()
-        listener.close()
-        thread.join(5)
+    with tcp_server(serve) as port:
+        yield f"http://127.0.0.1:{port}/slow", started
 
 
 async def test_a_slow_receiver_holds_no_transaction_and_stalls_no_other_delivery(
@@ -254,12 +264,8 @@ def tls_receiver(tmp_path: Path) -> Iterator[tuple[int, ssl.SSLContext, list[str
     asked: list[str | None] = []
     server_context.sni_callback = lambda sock, name, context: asked.append(name)  # type: ignore[assignment,func-returns-value]
     requests: list[bytes] = []
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    stop = threading.Event()
 
-    def answer(raw: socket.socket) -> None:
+    def answer(raw: socket.socket, stop: threading.Event) -> None:
         try:
             with server_context.wrap_socket(raw, server_side=True) as conn:
                 requests.append(conn.recv(65536))
@@ -267,23 +273,8 @@ def tls_receiver(tmp_path: Path) -> Iterator[tuple[int, ssl.SSLContext, list[str
         except (ssl.SSLError, OSError):
             raw.close()
 
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                raw, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=answer, args=(raw,), daemon=True).start()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    client_context = ssl.create_default_context(cafile=str(cert))
-    try:
-        yield listener.getsockname()[1], client_context, asked, requests
-    finally:
-        stop.set()
-        listener.close()
-        thread.join(5)
+    with tcp_server(answer) as port:
+        yield port, ssl.create_default_context(cafile=str(cert)), asked, requests
 
 
 async def test_tls_is_verified_against_the_host_name_while_the_socket_goes_to_the_checked_address(
