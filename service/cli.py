@@ -53,12 +53,15 @@ def _build_parser(load_benches: bool) -> argparse.ArgumentParser:
     benches = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
     matcher = benches.add_parser("matcher", help="the matcher against greedy and scipy")
     api = benches.add_parser("api", help="API latency, alone and during a large match")
+    alerts = benches.add_parser("alerts", help="the vacancy.suitable re-check and its cost")
     if load_benches:  # their modules load only for `bench`: `match` is timed end to end
+        from service.bench import alerts as alerts_bench
         from service.bench import api as api_bench
         from service.bench import matcher as matcher_bench
 
         matcher_bench.add_arguments(matcher)
         api_bench.add_arguments(api)
+        alerts_bench.add_arguments(alerts)
 
     openapi = commands.add_parser("openapi", help="write the OpenAPI document (api_spec/openapi.json)")
     openapi.add_argument("--output", default="-")
@@ -82,10 +85,11 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return run_match(args)
     if args.command == "bench":
+        from service.bench import alerts as alerts_bench
         from service.bench import api as api_bench
         from service.bench import matcher as matcher_bench
 
-        return (matcher_bench if args.bench == "matcher" else api_bench).run(args)
+        return {"matcher": matcher_bench, "api": api_bench, "alerts": alerts_bench}[args.bench].run(args)
     if args.command == "openapi":
         return _openapi(args.output)
     settings = _settings()

@@ -94,9 +94,11 @@ def create_engine(url: str) -> AsyncEngine:
     """An asyncpg engine; pre-ping so a restarted PostgreSQL is reconnected to transparently."""
     # hide_parameters: statement values (addresses, referral contents) never appear in error messages.
     # A connect timeout well under a client's patience: an unreachable server is 503 in seconds.
+    # msgspec decodes the JSONB documents (referrals' households, needs, safety) several times faster
+    # than the standard library, which the alerts' re-check of every waiting household feels.
     return create_async_engine(
         async_url(url), pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True,
-        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
+        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS}, json_deserializer=msgspec.json.decode,
     )
 
 

@@ -12,6 +12,7 @@ from service.access import service as access
 from service.caller import Role
 from service.db import utcnow
 from service.inventory.models import Provider, Scheme, SchemeType, Unit, UnitStatus
+from service.offers import service as offers
 from service.offers.models import Offer, OfferStatus, Placement
 from service.reference.models import PostcodeDistrict
 from service.referrals.models import Referral, ReferralStatus, Risk
@@ -93,6 +94,7 @@ async def load_demo(session: AsyncSession) -> dict[str, int]:
                 counts["units"] += 1
     await session.flush()
     counts.update(await _history(session, rng, districts))
+    counts.update(await _todays_work(session, rng, districts))
     return counts
 
 
@@ -179,6 +181,63 @@ async def _history(
     )
     await reports.record_snapshot(session, now.date())
     return {"placements": placed, "referrals": placed + 52}
+
+
+async def _todays_work(
+    session: AsyncSession, rng: random.Random, districts: dict[str, list[PostcodeDistrict]]
+) -> dict[str, int]:
+    """Something for each role to do on the first start.
+
+    The Kirklees officer's caseload gains two households linked to one perpetrator (one names the
+    other); the demo provider (the first one) has offers waiting for its answer on two rooms of its
+    by-and-for refuge, rooms whose availability nobody has confirmed for a day and a half, and a
+    room that a household will leave in twelve days.
+    """
+    now = utcnow()
+    first = await session.scalar(select(Provider).where(Provider.name == DEMO_PREFIX + PROVIDERS[0][0]))
+    assert first is not None
+    rooms = list(await session.execute(
+        select(Unit, Scheme).join(Scheme, Unit.scheme_id == Scheme.id)
+        .where(Scheme.provider_id == first.id).order_by(Unit.id)
+    ))
+    # Two households for the provider's by-and-for refuge, linked to one perpetrator (so never under
+    # one roof); the elder is offered a room there, and so is a third household.
+    def sahara_household(days_waiting: int) -> Referral:
+        referral = _household(rng, districts, KIRKLEES, now - timedelta(days=days_waiting))
+        referral.needed_by = (now + timedelta(days=14)).date()
+        referral.needs = {**referral.needs, "wheelchair": False, "nrpf": False, "languages": ["ur"],
+                          "interpreter_ok": False, "specialisms": ["minoritised"]}
+        referral.safety = {**referral.safety, "perpetrator_locations": [{"district": "OL1"}]}
+        return referral
+
+    elder, other = sahara_household(9), sahara_household(6)
+    session.add_all([elder, other])
+    await session.flush()
+    younger = sahara_household(2)
+    younger.safety = {**elder.safety, "separate_from": [elder.id]}
+    session.add(younger)
+    await session.flush()
+    offered = 0
+    for referral in (elder, other):
+        for unit, scheme in rooms:
+            if unit.status is UnitStatus.AVAILABLE and scheme.specialist_only \
+                    and not await offers.rules_broken(session, referral, unit, scheme):
+                unit.status, unit.version = UnitStatus.HELD, unit.version + 1
+                session.add(Offer(referral_id=referral.id, unit_id=unit.id, status=OfferStatus.PENDING,
+                                  expires_at=now + timedelta(hours=4)))
+                await session.flush()
+                offered += 1
+                break
+    free = [unit for unit, _ in rooms if unit.status is UnitStatus.AVAILABLE]
+    for unit in free[:2]:  # nobody has confirmed these for a day and a half
+        unit.confirmed_at = now - timedelta(hours=36)
+    for unit in free[2:]:
+        unit.confirmed_at = now - timedelta(hours=2)
+    lived_in = [unit for unit, _ in rooms if unit.status is UnitStatus.OCCUPIED]
+    if lived_in:  # "Room 4 frees up on the 12th"
+        lived_in[0].available_from = now.date() + timedelta(days=12)
+    await session.flush()
+    return {"pending_offers": offered, "linked_households": 2}
 
 
 def _give_need(referral: Referral, reason: str) -> None:

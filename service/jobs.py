@@ -50,7 +50,7 @@ def all_jobs(settings: Settings) -> list[ScheduledJob]:
     return [
         ScheduledJob("notifications.deliver", timedelta(seconds=10), own_transactions=notifications.deliver_job),
         ScheduledJob("offers.expire", timedelta(minutes=1), expire_offers),
-        ScheduledJob("alerts.vacancy_suitable", timedelta(seconds=15), alerts.recheck_job),
+        ScheduledJob("alerts.vacancy_suitable", timedelta(seconds=15), alerts.Rechecker().run),
         ScheduledJob("inventory.flag_stale", timedelta(minutes=15), flag_stale_vacancies),
         ScheduledJob("reports.occupancy_snapshot", timedelta(days=1), occupancy_snapshot),
         ScheduledJob("referrals.pseudonymise", timedelta(days=1), pseudonymise),

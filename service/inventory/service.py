@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -290,9 +290,13 @@ def problem_unit(unit: Unit, scheme: Scheme) -> dict[str, Any]:
     }
 
 
-async def matchable_units(session: AsyncSession, stale_after: timedelta) -> list[tuple[Unit, Scheme]]:
-    """Available units confirmed within the staleness threshold, of every authority."""
+async def matchable_units(
+    session: AsyncSession, stale_after: timedelta, unit_ids: Collection[int] | None = None
+) -> list[tuple[Unit, Scheme]]:
+    """Available units confirmed within the staleness threshold, of every authority (or of these ids)."""
     query = _vacancy_query(VacancyFilter(include_stale=False), utcnow() - stale_after)
+    if unit_ids is not None:
+        query = query.where(Unit.id.in_(unit_ids))
     return [(unit, scheme) for unit, scheme in await session.execute(query.order_by(Unit.id))]
 
 

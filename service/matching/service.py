@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -129,16 +129,14 @@ async def proposals(
         if referral.status is not referrals.ReferralStatus.OPEN:
             raise Conflict(f"referral {referral_id} is {referral.status.value}")
         units = await inventory.matchable_units(session, stale_after)
-        shared = (await offers.separation_exclusions(session, [referral]))[referral.id]
-        allowed = [(u, s) for u, s in units if s.id not in shared]
+        # Schemes where a linked household has a pending offer or lives: the matcher counts them (`separation`).
+        shared = (await offers.separation_exclusions(session, [referral])).get(referral.id, set())
         problem = _parse({
             "as_of": utcnow().date().isoformat(),
-            "units": [inventory.problem_unit(u, s) for u, s in allowed],
+            "units": [inventory.problem_unit(u, s) for u, s in units],
             "referrals": [await referrals.problem_referral(session, referral, shared)],
         })
     items, excluded = await anyio.to_thread.run_sync(optimiser.rank_units, problem, str(referral.id))
-    if len(units) > len(allowed):
-        excluded["separation"] = len(units) - len(allowed)
     return {
         "items": [{"unit_id": int(item["unit"]), "score": item["score"], "reasons": item["reasons"]}
                   for item in items],
@@ -211,26 +209,36 @@ async def placed_counts(problems: list[dict[str, Any]], limits: SolveLimits = So
 
 
 async def suitable(
-    session: AsyncSession, open_referrals: Sequence[Referral], units: Sequence[tuple[Unit, Scheme]]
+    session: AsyncSession, open_referrals: Sequence[Referral], units: Sequence[tuple[Unit, Scheme]],
+    prepared: Mapping[int, dict[str, Any]] | None = None,
 ) -> list[tuple[int, int, float]]:
     """Every (referral id, unit id, fit score) pair that breaks none of the hard rules, separation included.
 
     The matcher's own feasibility decides (one definition of the rules), in a worker thread.
+    `prepared` may hold referrals already in the matcher's form (problem_referrals without exclusions),
+    by id, as the alerts job keeps them between runs.
     """
     if not open_referrals or not units:
         return []
     exclusions = await offers.separation_exclusions(session, open_referrals)
-    problem = _parse({
+    if prepared is None:
+        prepared = {r.id: p for r, p in zip(
+            open_referrals, await referrals.problem_referrals(session, open_referrals, {}), strict=True
+        )}
+    problems = []
+    for referral in open_referrals:
+        problem = prepared[referral.id]
+        excluded = exclusions.get(referral.id)
+        if excluded:
+            problem = {**problem, "safety": {**problem["safety"], "exclude_schemes": sorted(map(str, excluded))}}
+        problems.append(problem)
+    parsed = _parse({
         "as_of": utcnow().date().isoformat(),
         "units": [inventory.problem_unit(u, s) for u, s in units],
-        "referrals": await referrals.problem_referrals(session, open_referrals, exclusions),
+        "referrals": problems,
     })
-    pairs = await anyio.to_thread.run_sync(optimiser.suitable_pairs, problem)
-    scheme_of = {u.id: s.id for u, s in units}
-    return [
-        (int(r), int(u), score) for r, u, score in pairs
-        if scheme_of[int(u)] not in exclusions.get(int(r), ())  # until the matcher reads exclude_schemes itself
-    ]
+    pairs = await anyio.to_thread.run_sync(optimiser.suitable_pairs, parsed)
+    return [(int(r), int(u), score) for r, u, score in pairs]
 
 
 def _runs_of(caller: Caller) -> Any:

@@ -7,10 +7,10 @@ never book the same room, whatever the timing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -68,8 +68,34 @@ async def schemes_housing(session: AsyncSession, referral_ids: set[int]) -> set[
     return set(await session.scalars(offered.union(placed)))
 
 
+async def waiting(session: AsyncSession, referral_ids: Collection[int] | None = None) -> list[Referral]:
+    """Open referrals without a pending offer (of these ids, or all), with only what matching reads.
+
+    Rows rather than ORM objects, and never the equality columns: the alerts' re-check reads every
+    waiting household of the country each time a unit comes free.
+    """
+    pending = select(Offer.id).where(Offer.referral_id == Referral.id, Offer.status == OfferStatus.PENDING)
+    query = select(
+        Referral.id, Referral.version, Referral.authority_code, Referral.risk, Referral.referred_on, Referral.needed_by,
+        Referral.household, Referral.needs, Referral.safety, Referral.preferences,
+    ).where(Referral.status == ReferralStatus.OPEN, ~pending.exists())
+    if referral_ids is not None:
+        query = query.where(Referral.id.in_(referral_ids))
+    # Rows carry the same attributes matching reads from a Referral (problem_referrals, links_of).
+    return cast(list[Referral], list(await session.execute(query.order_by(Referral.referred_on, Referral.id))))
+
+
+async def waiting_versions(session: AsyncSession) -> dict[int, int]:
+    """The version of every open referral without a pending offer, by id (a cheap look at who waits)."""
+    pending = select(Offer.id).where(Offer.referral_id == Referral.id, Offer.status == OfferStatus.PENDING)
+    rows = await session.execute(
+        select(Referral.id, Referral.version).where(Referral.status == ReferralStatus.OPEN, ~pending.exists())
+    )
+    return dict(rows.all())
+
+
 async def separation_exclusions(session: AsyncSession, households: Sequence[Referral]) -> dict[int, set[int]]:
-    """For each referral, the schemes where a household linked to it has a pending offer or lives now.
+    """For each referral, the schemes where a household linked to it has a pending offer or lives now (if any).
 
     Links count whichever side named them and across authorities. One definition for proposals,
     match runs, offers, the caseload and alerts: it fills the matcher's `safety.exclude_schemes`.
@@ -86,21 +112,22 @@ async def separation_exclusions(session: AsyncSession, households: Sequence[Refe
         )
         for referral_id, scheme_id in await session.execute(offered.union(placed)):
             housed.setdefault(referral_id, set()).add(scheme_id)
-    return {r: set().union(*(housed.get(x, set()) for x in others)) for r, others in links.items()}
+    exclusions: dict[int, set[int]] = {}
+    for referral_id, others in links.items():
+        for other in others & housed.keys():
+            exclusions.setdefault(referral_id, set()).update(housed[other])
+    return exclusions
 
 
 async def rules_broken(session: AsyncSession, referral: Referral, unit_row: Unit, scheme: Any) -> list[str]:
     """The hard-rule codes this pair breaks, as the matcher decides them, separation from linked households included."""
-    excluded = (await separation_exclusions(session, [referral]))[referral.id]
+    excluded = (await separation_exclusions(session, [referral])).get(referral.id, set())
     problem = optimiser.parse_problem({
         "as_of": utcnow().date().isoformat(),
         "units": [inventory.problem_unit(unit_row, scheme)],
         "referrals": [await referrals.problem_referral(session, referral, excluded)],
     })
-    broken = optimiser.rules_broken(problem.referrals[0], problem.units[0], problem.as_of)
-    if scheme.id in excluded and "separation" not in broken:
-        broken.append("separation")
-    return broken
+    return optimiser.rules_broken(problem.referrals[0], problem.units[0], problem.as_of)
 
 
 async def make_offer(

@@ -223,7 +223,7 @@ async def problem_referrals(
         problems.append({
             "id": str(referral.id), "risk": referral.risk.value, "referred_on": referral.referred_on.isoformat(),
             "needed_by": referral.needed_by.isoformat() if referral.needed_by else None,
-            "adults": referral.adults, "children": referral.children,
+            "adults": referral.household.get("adults", []), "children": referral.household.get("children", []),
             "needs": referral.needs, "safety": safety, "preferences": referral.preferences,
         })
     return problems

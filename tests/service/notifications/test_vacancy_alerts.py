@@ -29,10 +29,12 @@ from tests.support import add_refuge_unit
 STALE = timedelta(hours=24)
 
 
-async def _tick(session_maker: async_sessionmaker[AsyncSession]) -> alerts.Recheck:
+async def _tick(
+    session_maker: async_sessionmaker[AsyncSession], rechecker: alerts.Rechecker | None = None
+) -> alerts.Recheck:
     """One run of the alerts job, then one run of delivery, as the scheduler does them."""
     async with session_maker() as session, session.begin():
-        report = await alerts.recheck(session, STALE)
+        report = await alerts.recheck(session, STALE, rechecker)
     # Delivery opens its own transactions; the receiver listens on 127.0.0.1.
     await notifications.deliver_due(session_maker, allow_internal=True)
     return report
@@ -103,6 +105,25 @@ async def test_a_household_with_a_pending_offer_or_another_authority_is_not_aler
     assert receiver.deliveries == []
 
 
+async def test_the_job_rereads_a_household_that_changed_since_its_last_run(
+    client: AsyncClient, world: World, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    job = alerts.Rechecker()  # keeps the waiting households between runs, as in a service process
+    referral = await make_referral(client, world, needs={"wheelchair": True})
+    await make_unit(client, world)  # not accessible
+    assert (await _tick(session_maker, job)).pairs_new == 0
+    changed = await client.patch(f"/api/v1/referrals/{referral}", json={"needs": {"wheelchair": False}},
+                                 headers={**world.auth("officer"), "If-Match": "1"})
+    assert changed.status_code == 200
+    assert (await _tick(session_maker, job)).pairs_new == 1  # the household's change, against every unit
+    await make_unit(client, world)  # a new room: checked against the household as it is now
+    report = await _tick(session_maker, job)
+    assert (report.units_changed, report.pairs_new) == (1, 1)
+    async with session_maker() as session:
+        pairs = list(await session.scalars(select(VacancyAlert).where(VacancyAlert.referral_id == referral)))
+    assert len(pairs) == 2
+
+
 @pytest.fixture
 async def committed(engine: AsyncEngine) -> AsyncIterator[tuple[async_sessionmaker[AsyncSession], int, int]]:
     """A referral, a unit and an authority webhook committed for real (two processes share a database)."""
@@ -128,23 +149,52 @@ async def committed(engine: AsyncEngine) -> AsyncIterator[tuple[async_sessionmak
             await session.execute(delete(Provider).where(Provider.id == provider_id))
 
 
-async def test_two_processes_rechecking_the_same_change_announce_the_pair_once(
+async def test_two_processes_rechecking_the_same_pair_announce_it_once(
     committed: tuple[async_sessionmaker[AsyncSession], int, int]
 ) -> None:
     maker, referral_id, unit_id = committed
-    async with maker.begin() as session:  # the unit and the referral both noted, twice over
-        for _ in range(2):
-            await changes.note(session, unit_ids=[unit_id], referral_ids=[referral_id])
+    async with maker.begin() as session:
+        await changes.note(session, unit_ids=[unit_id])
 
-    async def process() -> alerts.Recheck:
+    # Process A claims the change and records the pair, but has not committed yet.
+    first = maker()
+    await first.begin()
+    report_a = await alerts.recheck(first, STALE)
+    assert report_a.pairs_new == 1
+    # Meanwhile the household changes too, and process B re-checks it: the same pair, found again.
+    async with maker.begin() as session:
+        await changes.note(session, referral_ids=[referral_id])
+
+    async def process_b() -> alerts.Recheck:
         async with maker.begin() as session:
             return await alerts.recheck(session, STALE)
 
-    reports = await asyncio.gather(process(), process(), process())
-    assert sum(r.pairs_new for r in reports) == 1
+    second = asyncio.create_task(process_b())
+    await asyncio.sleep(0.5)
+    assert not second.done()  # B waits on A's uncommitted row for the pair: the key decides
+    await first.commit()
+    await first.close()
+    assert (await second).pairs_new == 0
     async with maker() as session:
         messages = list(await session.scalars(
             select(OutboxMessage).where(OutboxMessage.event == "vacancy.suitable",
                                         OutboxMessage.payload["referral_id"].as_integer() == referral_id)
         ))
     assert [(m.payload["referral_id"], m.payload["unit_id"]) for m in messages] == [(referral_id, unit_id)]
+
+
+async def test_a_claimed_change_is_not_claimed_again_by_another_process(
+    committed: tuple[async_sessionmaker[AsyncSession], int, int]
+) -> None:
+    maker, referral_id, unit_id = committed
+    async with maker.begin() as session:
+        await changes.note(session, unit_ids=[unit_id], referral_ids=[referral_id])
+    async with maker() as holder, maker() as other:
+        await holder.begin()
+        assert await changes.claim(holder) == ({unit_id}, {referral_id})
+        await other.begin()
+        assert await changes.claim(other) == (set(), set())  # skipped, not waited for
+        await holder.rollback()  # a failed run: the change goes back to the queue
+        await other.rollback()
+    async with maker.begin() as session:
+        assert await changes.claim(session) == ({unit_id}, {referral_id})
