@@ -139,6 +139,27 @@ class WorkspaceController(Controller):
         _, context = await _page(request, session, {ADMIN})
         return _render("admin.html", context)
 
+    @get("/keys")
+    async def keys(self, request: Request[Any, Any, Any], session: AsyncSession, offset: int = 0,
+                   done: str | None = None) -> Template:
+        """Key management: who holds a key, and Revoke."""
+        _, context = await _page(request, session, {ADMIN})
+        context.update(await pages.keys(session, offset), done=done, form=forms.Form())
+        return _render("keys.html", context)
+
+    @post("/keys/{key_id:int}/revoke", status_code=303)
+    async def revoke_key(self, request: Request[Any, Any, Any], session: AsyncSession,
+                         key_id: PathId) -> Response[Any]:
+        """Revoke a key: it gets 401 from now on, in every process."""
+        caller, context, _ = await _posted(request, session, {ADMIN})
+        form = forms.Form()
+        revoked = await _attempt(session, form, lambda: pages.revoke_key(session, caller, key_id),
+                                 fallback=f"key-{key_id}")
+        if revoked is not None:
+            return _back("/workspace/keys", "revoked")
+        context.update(await pages.keys(session, 0), done=None, form=form)
+        return _render("keys.html", context, 404)
+
     # --- officers: caseload, referrals, proposals ---------------------------------------------------
 
     @get("/caseload")

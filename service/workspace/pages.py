@@ -12,6 +12,8 @@ from typing import Any
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from service.access import service as access
+from service.audit import service as audit
 from service.caller import Caller, Role
 from service.casework import service as casework
 from service.dashboard.service import REASON_NAMES, TYPE_NAMES
@@ -292,3 +294,19 @@ async def caseload(session: AsyncSession, caller: Caller, status: str, offset: i
     return {"items": items, "pager_query": f"status={status}&", "total": total, "status": status,
             "offset": max(offset, 0), "limit": PAGE,
             "words": words}
+
+
+# --- admin: keys ----------------------------------------------------------------------------------------
+
+
+async def keys(session: AsyncSession, offset: int) -> dict[str, Any]:
+    """Every key, newest first: name, role, scope, prefix and dates; never a key or its digest."""
+    rows, total = await access.list_keys(session, PAGE, max(offset, 0))
+    return {"keys": rows, "total": total, "offset": max(offset, 0), "limit": PAGE, "words": words}
+
+
+async def revoke_key(session: AsyncSession, caller: Caller, key_id: int) -> Any:
+    """POST /keys/{id}/revoke: from then on the key gets 401 and its sessions end."""
+    row = await access.revoke_key(session, key_id=key_id)
+    audit.record(session, caller, "revoke", "api_key", row.id)
+    return row

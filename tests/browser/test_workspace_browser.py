@@ -141,6 +141,10 @@ async def test_admin_home_links_to_every_page_and_the_api_reference_works_offlin
         await admin.check()
         for name in ("Caseload", "Provider desk", "Dashboard", "Key management", "API reference"):
             await expect(page.get_by_role("main").get_by_role("link", name=name).first).to_be_visible()
+        await page.get_by_role("main").get_by_role("link", name="Key management").click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Keys")
+        await expect(page.get_by_role("button", name=re.compile("^Revoke")).first).to_be_visible()
+        await admin.check()
         await page.goto(site.url + "/schema/swagger")
         await expect(page.locator(".swagger-ui .info .title")).to_contain_text("Safe accommodation")
         await expect(page.get_by_text("/api/v1/referrals").first).to_be_visible()

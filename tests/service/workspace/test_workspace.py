@@ -44,6 +44,7 @@ def _pages(ids: dict[str, int]) -> list[tuple[str, dict[str, int]]]:
 
     return [
         ("/workspace/admin", only("admin")),
+        ("/workspace/keys", only("admin")),
         ("/workspace/caseload", only("admin", "officer", "leeds_officer")),
         ("/workspace/referrals/new", only("officer", "leeds_officer")),
         (f"/workspace/referrals/{ids['open']}", only("admin", "officer", leeds_officer=404)),
@@ -93,6 +94,7 @@ ACTIONS = [
     ("/workspace/placements/{placement}/end", {"provider", "officer"}),
     ("/workspace/desk/confirm", {"provider", "admin"}),
     ("/workspace/units/{unit}/availability", {"provider", "admin"}),
+    ("/workspace/keys/1/revoke", {"admin"}),
 ]
 
 
@@ -347,3 +349,19 @@ async def test_edit_sends_the_version_it_showed_and_a_stale_form_is_kept_with_th
     assert again.status_code == 303
     kept = (await client.get(f"/api/v1/referrals/{referral_id}", headers=world.auth("admin"))).json()["equality"]
     assert kept["ethnicity"] == "asian"  # left alone on the form: unchanged
+
+
+async def test_admin_revokes_a_key_and_its_sessions_end(client: AsyncClient, world: World) -> None:
+    await as_role(client, world, "provider")
+    provider_cookie = dict(client.cookies)
+    await as_role(client, world, "admin")
+    page = (await client.get("/workspace/keys")).text
+    assert world.keys["provider"] not in page and world.keys["provider"][:12] in page  # the prefix, never the key
+    key_id = re.search(r'<tr id="key-(\d+)"[^>]*>\s*<th scope="row">provider</th>', page)[1]  # type: ignore[index]
+    revoked = await submit(client, "/workspace/keys", f"/workspace/keys/{key_id}/revoke", {})
+    assert revoked.status_code == 303
+    assert "The key is revoked" in (await client.get(revoked.headers["location"])).text
+    client.cookies.clear()
+    client.cookies.update(provider_cookie)
+    assert (await client.get("/workspace/desk")).headers["location"] == "/login"
+    assert (await client.get("/api/v1/schemes", headers=world.auth("provider"))).status_code == 401
