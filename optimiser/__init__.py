@@ -16,8 +16,9 @@ import numpy as np
 
 from optimiser.explain import Result, assignment_reasons, rule_counts, unassigned_reasons
 from optimiser.feasibility import build_index, default_threads, feasible_block, feasible_pairs, rules_broken
+from optimiser.fit import fit_scores
 from optimiser.problem import Problem, ProblemError, ProblemTooLarge, Referral, Unit, parse_problem, read_problem
-from optimiser.solve import fit_scores, solve_greedy, solve_optimal, units_for
+from optimiser.solve import solve_greedy, solve_optimal, units_for
 from optimiser.vocabulary import RISKS, RULES, UNIT_RULES
 
 __all__ = [

@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from optimiser.duals import prices
 from optimiser.feasibility import Index, IntArray
 
 
@@ -287,15 +288,13 @@ def _fixings(ix: Index, refs: IntArray, pr: IntArray, pc: IntArray, fit: IntArra
     separated answer), so a pair whose reduced cost exceeds UB - W(start) is used by no optimum, a
     referral with u_r above it is placed by every optimum, a class with v_c above it full in every one.
     """
-    from optimiser.solve import _prices  # the pricing rounds' dual values (import here: solve imports us)
-
     w = _lex_weights(ix.r_tier[pr], fit.astype(np.int64), len(refs))
     if w is None:
         return None
     pair_key = pr * ix.n_classes + pc
     placed = refs[relaxed[refs] >= 0]
     used = np.searchsorted(pair_key, placed * ix.n_classes + relaxed[placed])
-    u, v = _prices(ix.n_referrals, ix.class_size.astype(np.int64), pr, pc, w, used)
+    u, v = prices(ix.n_referrals, ix.class_size.astype(np.int64), pr, pc, w, used)
     upper = int(u[refs].sum()) + int((ix.class_size * v).sum())
     if upper != int(w[used].sum()):
         return None  # no proof from these prices (not expected)

@@ -19,7 +19,7 @@ from scipy.sparse.csgraph import maximum_bipartite_matching
 
 import optimiser
 from optimiser.feasibility import build_index, rule_pass
-from optimiser.solve import FIT_SCALE, fit_scores
+from optimiser.fit import FIT_SCALE, fit_scores
 from optimiser.vocabulary import UNIT_RULES
 
 from .helpers import AS_OF, broken, check_result
@@ -272,6 +272,6 @@ def test_fit_from_the_category_table_equals_fit_pair_by_pair(data: dict[str, Any
     c = np.tile(np.arange(ix.n_classes), n_r)
     from_table = fit_scores(ix, r, c)
     # per pair, and in pieces of 7 pairs shared among threads
-    with mock.patch.multiple(sys.modules["optimiser.solve"], KIND_TABLE_CELLS=0, FIT_CHUNK=7):
-        pair_by_pair = fit_scores(build_index(problem), r, c)
+    with mock.patch.multiple(sys.modules["optimiser.fit"], KIND_TABLE_CELLS=0, FIT_CHUNK=7):
+        pair_by_pair = fit_scores(build_index(problem, threads=2), r, c)
     assert np.allclose(from_table, pair_by_pair, rtol=0, atol=1e-9)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import optimiser
 from optimiser.feasibility import build_index
-from optimiser.solve import FIT_SCALE, fit_scores
+from optimiser.fit import FIT_SCALE, fit_scores
 
 from .helpers import check_result, problem, referral, unit
 from .test_properties import brute_force_tiers, placed_tiers, separated_assignments
