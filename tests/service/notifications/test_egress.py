@@ -248,6 +248,29 @@ async def test_a_slow_receiver_holds_no_transaction_and_stalls_no_other_delivery
             await session.execute(delete(JobRun).where(JobRun.name == deliver.name))
 
 
+def read_request(conn: socket.socket) -> bytes:
+    """One whole HTTP request: the head, then as many body bytes as Content-Length names.
+
+    A single recv may return the head alone (the client writes head and body apart); answering
+    then would close the socket under the client's body write, and the delivery would fail.
+    """
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")[1:]
+                   if line.lower().startswith(b"content-length:")), 0)
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
 @pytest.fixture
 def tls_receiver(tmp_path: Path) -> Iterator[tuple[int, ssl.SSLContext, list[str | None], list[bytes]]]:
     """A real HTTPS server on 127.0.0.1 whose certificate names hooks.example.org (and nothing else).
@@ -268,7 +291,7 @@ def tls_receiver(tmp_path: Path) -> Iterator[tuple[int, ssl.SSLContext, list[str
     def answer(raw: socket.socket, stop: threading.Event) -> None:
         try:
             with server_context.wrap_socket(raw, server_side=True) as conn:
-                requests.append(conn.recv(65536))
+                requests.append(read_request(conn))
                 conn.sendall(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         except (ssl.SSLError, OSError):
             raw.close()
