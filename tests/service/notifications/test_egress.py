@@ -10,13 +10,12 @@ import asyncio
 import contextlib
 import socket
 import ssl
-import subprocess
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -272,18 +271,15 @@ def read_request(conn: socket.socket) -> bytes:
 
 
 @pytest.fixture
-def tls_receiver(tmp_path: Path) -> Iterator[tuple[int, ssl.SSLContext, list[str | None], list[bytes]]]:
+def tls_receiver() -> Iterator[tuple[int, ssl.SSLContext, list[str | None], list[bytes]]]:
     """A real HTTPS server on 127.0.0.1 whose certificate names hooks.example.org (and nothing else).
 
     Yields its port, a client context that trusts that certificate, the server names (SNI)
     clients asked for, and the requests it received.
     """
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
-                    str(cert), "-days", "1", "-subj", "/CN=hooks.example.org",
-                    "-addext", "subjectAltName=DNS:hooks.example.org"], check=True, capture_output=True)
+    authority = trustme.CA()
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_context.load_cert_chain(cert, key)
+    authority.issue_cert("hooks.example.org").configure_cert(server_context)
     asked: list[str | None] = []
     server_context.sni_callback = lambda sock, name, context: asked.append(name)  # type: ignore[assignment,func-returns-value]
     requests: list[bytes] = []
@@ -297,7 +293,9 @@ def tls_receiver(tmp_path: Path) -> Iterator[tuple[int, ssl.SSLContext, list[str
             raw.close()
 
     with tcp_server(answer) as port:
-        yield port, ssl.create_default_context(cafile=str(cert)), asked, requests
+        trusted = ssl.create_default_context()
+        authority.configure_trust(trusted)
+        yield port, trusted, asked, requests
 
 
 async def test_tls_is_verified_against_the_host_name_while_the_socket_goes_to_the_checked_address(
