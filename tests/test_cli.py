@@ -151,7 +151,8 @@ def test_docker_compose_file_is_valid() -> None:
     assert service["build"] == "." and service["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert service["environment"]["DATABASE_URL"].startswith("postgresql://")
     binary = shutil.which("docker-compose")
-    assert binary, "install Debian's docker-compose (apt-get install --no-install-recommends docker-compose)"
+    assert binary, ("install Debian's docker-compose (apt-get install --no-install-recommends docker-compose; "
+                    "scripts/test does)")
     env = {k: v for k, v in os.environ.items() if k != "POSTGRES_PASSWORD"}
     result = subprocess.run([binary, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
                             capture_output=True, text=True, timeout=60, env=env | {"POSTGRES_PASSWORD": "s3cret"})

@@ -54,7 +54,7 @@ def require_browser(path: Path) -> None:
     """Fail (never skip) when the browser is not installed."""
     if not path.exists():
         pytest.fail(f"{path} is missing: install Debian's chromium package "
-                    "(apt-get install -y --no-install-recommends chromium; .ci/run does). "
+                    "(scripts/test installs it when run as root). "
                     "Do not run `playwright install`.", pytrace=False)
 
 
