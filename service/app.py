@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service import db
+from service.access import service as access
 from service.access.controller import KeyController
 from service.audit import service as audit
 from service.audit.controller import AuditController
@@ -28,6 +31,7 @@ from service.dashboard.controller import DashboardController, dashboard_static_f
 from service.errors import EXCEPTION_HANDLERS, DomainError, problem_details_plugin
 from service.inventory.controller import InventoryController
 from service.jobs import all_jobs
+from service.logs import RequestLog
 from service.matching.controller import MatchingController
 from service.matching.service import SolveGate
 from service.notifications.controller import WebhookController
@@ -144,6 +148,8 @@ def create_app(
 ) -> Litestar:
     """Build the app; with no session_maker, the lifespan opens an engine on settings.database_url."""
 
+    key_cache = access.KeyCache(settings.key_cache_seconds)
+
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncIterator[None]:
         if session_maker is not None:  # given by the caller (tests): already in the state
@@ -153,12 +159,21 @@ def create_app(
             raise RuntimeError("create_app needs settings.database_url or a session_maker")
         engine = db.create_engine(settings.database_url)
         app.state.session_maker = db.session_maker(engine)
+        # Keys are cached only while this process hears revocations (LISTEN); see access.KeyCache.
+        listener = None
+        if settings.key_cache_seconds > 0:
+            dsn = db.libpq_url(settings.database_url)
+            listener = asyncio.create_task(access.listen_for_revocations(dsn, key_cache))
         try:
             yield
         finally:
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
             await engine.dispose()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health, ready, ReferenceController, InventoryController, ReferralController, MatchingController,
             OfferController, WebhookController, ReportController, KeyController, AuditController,
@@ -173,7 +188,17 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[database, scheduler_lifespan(all_jobs(settings))],  # scheduler after the engine
         state=State({"settings": settings, "session_maker": session_maker,
+                     "key_cache": key_cache,
                      "solve_gate": SolveGate(settings.solves_per_key, settings.solves_at_once)}),
         openapi_config=openapi_config(),
         template_config=dashboard_templates(WORKSPACE_TEMPLATES, functions={"rows_for": workspace_forms.rows}),
+        logging_config=None,  # configured by the process (service.logs, via uvicorn), not by each app
     )
+    # Outermost: every request (unmatched paths and refusals included) gets an id and one log line.
+    app.asgi_handler = RequestLog(app.asgi_handler)  # type: ignore[arg-type,assignment]
+    return app
+
+
+def app_from_env() -> Litestar:
+    """The app of one `safeaccom serve --workers N` process, configured from the environment."""
+    return create_app(Settings.from_env())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -12,7 +12,9 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
 from litestar.params import HeaderParameter, PathParameter, QueryParameter
+from litestar.types import Receive, Scope, Send
 
+from service import db
 from service.access import service as access
 from service.caller import Caller, Role
 from service.errors import Invalid
@@ -31,20 +33,46 @@ IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False,
 # A list's offset: bounded, so a huge one is 400, not a database error.
 Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
 
-Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
 
 
 class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
-    """Resolves `Authorization: Bearer <key>` to a Caller; 401 when missing or unknown."""
+    """Resolves `Authorization: Bearer <key>` to a Caller; 401 when missing or unknown.
+
+    A key seen lately is answered from the process's KeyCache; otherwise it is looked up in the
+    request's own session (the one the handler then uses), so a request opens one session at most.
+    """
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:  # the handler's session dependency closes it; this covers requests refused first
+            await db.close_request_session(scope)
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         scheme, _, key = connection.headers.get("authorization", "").partition(" ")
         key = key.strip()
         if scheme.lower() != "bearer" or not key:
             raise NotAuthorizedException("an API key is required: Authorization: Bearer <key>")
-        maker = connection.app.state.session_maker
-        async with maker() as session, session.begin():  # commits the key's last use
-            caller = await access.authenticate(session, key)
+        state = connection.app.state
+        key_digest = access.digest(key)
+        cache: access.KeyCache | None = state.get("key_cache")
+        caller = cache.get(key_digest) if cache is not None else None
+        if caller is None:
+            generation = cache.generation if cache is not None else 0
+            session = await db.begin_request_session(connection.scope, state.session_maker)
+            found = await access.look_up(session, key_digest)
+            if found is not None:
+                caller = found.caller
+                now = db.utcnow()
+                if cache is not None:
+                    expires_in = None if found.expires_at is None else (found.expires_at - now).total_seconds()
+                    cache.put(key_digest, caller, generation, expires_in)
+                if access.use_due(found, now):
+                    # Its own short transaction (at most once a minute per key): a long request must
+                    # not hold the key's row, and a refused one still counts as a use.
+                    async with state.session_maker() as own, own.begin():
+                        await access.note_use(own, caller.key_id)
         if caller is None:
             raise NotAuthorizedException("unknown or revoked API key")
         return AuthenticationResult(user=caller, auth=None)
@@ -60,7 +88,8 @@ def allow(*roles: Role) -> Guard:
     """A guard that lets only these roles through (403 for any other known key)."""
     allowed = frozenset(roles)
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # async: Litestar runs a synchronous guard in a worker thread, a thread hop on every request.
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         caller = connection.scope.get("user")
         if not isinstance(caller, Caller):
             raise NotAuthorizedException("an API key is required")

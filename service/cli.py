@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from service.cli_error import CliError
 
@@ -28,6 +28,8 @@ def _build_parser(load_benches: bool) -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the API")
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--workers", type=int, default=None,
+                       help="server processes (default: the CPUs this process may use)")
 
     commands.add_parser("migrate", help="alembic upgrade head, then load the reference data")
 
@@ -100,9 +102,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "revoke-key":
         return _revoke_key(settings, args)
     if args.command == "serve":
-        return _serve(settings, args.host, args.port, demo=False)
+        return _serve(settings, args.host, args.port, demo=False, workers=_workers(args.workers))
     if args.command == "demo":
-        return _serve(settings, args.host, args.port, demo=True)
+        return _serve(settings, args.host, args.port, demo=True, workers=1)
     raise CliError(f"unknown command {args.command!r}")
 
 
@@ -208,13 +210,25 @@ def _revoke_key(settings: Settings, args: argparse.Namespace) -> int:
     return _in_one_transaction(settings, revoke)
 
 
-def _serve(settings: Settings, host: str | None, port: int | None, *, demo: bool) -> int:
+def _workers(given: int | None) -> int:
+    if given is None:
+        from service.settings import available_cpus
+
+        return available_cpus()
+    if not 1 <= given <= 64:
+        raise CliError("--workers: must be 1 to 64")
+    return given
+
+
+def _serve(settings: Settings, host: str | None, port: int | None, *, demo: bool, workers: int = 1) -> int:
     import asyncio
+    import os
 
     import uvicorn
 
     from service.app import create_app
     from service.db import database
+    from service.logs import log_config
     from service.migrate import migrate
     from service.serving import uvicorn_options
 
@@ -225,12 +239,23 @@ def _serve(settings: Settings, host: str | None, port: int | None, *, demo: bool
         if demo:
             for role, key in asyncio.run(_load_demo(url)):
                 print(f"{role:<13} {key}", flush=True)
-        app = create_app(settings.with_database(url))
         where = f"http://{host or settings.host}:{port or settings.port}"
         print(f"API docs {where}/schema/swagger ; dashboard {where}/login (commissioner or admin key)",
               file=sys.stderr, flush=True)
-        uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info",
-                    **uvicorn_options(settings))
+        # Our request log replaces uvicorn's access log (which names client addresses).
+        options: dict[str, Any] = {
+            "host": host or settings.host, "port": port or settings.port, "access_log": False,
+            "log_config": log_config(settings.log_level, settings.log_format, settings.request_log),
+            **uvicorn_options(settings),
+        }
+        if workers == 1:
+            uvicorn.run(create_app(settings.with_database(url)), **options)
+        else:
+            # Each worker process builds its own app from the environment: pass the resolved database on,
+            # and the protocol by its import path (each worker imports it; a class made here cannot travel).
+            os.environ["DATABASE_URL"] = url
+            options["http"] = "service.serving:HeaderDeadlineProtocol"
+            uvicorn.run("service.app:app_from_env", factory=True, workers=workers, **options)
     return 0
 
 

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import logging
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
-from litestar.datastructures import State
-from sqlalchemy import DateTime, Enum, MetaData
-from sqlalchemy.engine import URL, make_url
+from litestar import Request
+from litestar.types import Scope
+from sqlalchemy import DateTime, Enum, MetaData, Select, bindparam, event, func, select
+from sqlalchemy.engine import URL, Dialect, make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -88,18 +92,56 @@ def async_url(url: str) -> URL:
 
 
 CONNECT_TIMEOUT_SECONDS = 5
+# A pooled connection idle for longer than this is pinged before use. Under load connections are
+# never idle that long, so busy requests pay nothing; after a quiet spell (when a restarted
+# PostgreSQL or a firewall's idle timeout may have dropped them) one round trip finds out.
+IDLE_PING_SECONDS = 10.0
+# Connections are replaced after this long whatever happens, before servers and proxies drop them.
+POOL_RECYCLE_SECONDS = 1800
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """An asyncpg engine; pre-ping so a restarted PostgreSQL is reconnected to transparently."""
+def libpq_url(url: str) -> str:
+    """The URL as asyncpg and libpq take it (postgresql://, password included)."""
+    return async_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def create_engine(url: str, *, idle_ping_seconds: float = IDLE_PING_SECONDS) -> AsyncEngine:
+    """An asyncpg engine that recovers from dropped connections without a ping on every checkout.
+
+    At checkout, a connection the server has closed (asyncpg saw it go) is replaced without a round
+    trip, and one idle for `idle_ping_seconds` is pinged first; connections are recycled after half
+    an hour; a request's transaction retries its BEGIN once on a fresh connection
+    (`begin_request_session`); and a disconnect seen mid-query makes SQLAlchemy invalidate every
+    older connection of the pool, so only the requests already using the dead ones fail.
+    """
     # hide_parameters: statement values (addresses, referral contents) never appear in error messages.
-    # A connect timeout well under a client's patience: an unreachable server is 503 in seconds.
     # msgspec decodes the JSONB documents (referrals' households, needs, safety) several times faster
     # than the standard library, which the alerts' re-check of every waiting household feels.
-    return create_async_engine(
-        async_url(url), pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True,
+    engine = create_async_engine(
+        async_url(url), pool_size=10, max_overflow=10, pool_recycle=POOL_RECYCLE_SECONDS, hide_parameters=True,
+        # A connect timeout well under a client's patience: an unreachable server is 503 in seconds.
         connect_args={"timeout": CONNECT_TIMEOUT_SECONDS}, json_deserializer=msgspec.json.decode,
     )
+    dialect = engine.sync_engine.dialect
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checked_in(dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _ping_when_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        driver = record.driver_connection
+        if driver is not None and driver.is_closed():  # the server closed it (a restart): no round trip needed
+            raise DisconnectionError("connection was closed by the server")
+        checked_in_at = record.info.get("checked_in_at")
+        if checked_in_at is None or time.monotonic() - checked_in_at < idle_ping_seconds:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:  # the pool discards this connection and checks out a fresh one
+            raise DisconnectionError("idle connection was dropped") from error
+
+    return engine
 
 
 def session_maker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -131,7 +173,100 @@ def database(url: str | None, data_dir: Path) -> Iterator[str]:
         yield uri
 
 
-async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed when the handler returns, rolled back when it raises."""
-    async with state.session_maker() as session, session.begin():
+# The request's session lives in the ASGI scope, so that authentication (a middleware, before the
+# handler's dependencies) and the handler share one session and one transaction.
+_SESSION = "safeaccom.session"
+
+
+def request_session(scope: Scope, maker: async_sessionmaker[AsyncSession]) -> AsyncSession:
+    """The request's one session, opened on first use."""
+    state = scope.setdefault("state", {})
+    session: AsyncSession | None = state.get(_SESSION)
+    if session is None:
+        session = state[_SESSION] = maker()
+    return session
+
+
+async def begin_request_session(scope: Scope, maker: async_sessionmaker[AsyncSession]) -> AsyncSession:
+    """The request's session with its transaction begun on a live connection.
+
+    BEGIN is the first round trip of a request's connection; when it finds the connection dead (the
+    server restarted since it was pooled), SQLAlchemy invalidates the pool and this tries once more
+    on a fresh connection, so the caller never sees it.
+    """
+    session = request_session(scope, maker)
+    if session.in_transaction():
+        return session
+    try:
+        await session.connection()
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        await close_request_session(scope)
+        session = request_session(scope, maker)
+        await session.connection()
+    return session
+
+
+async def close_request_session(scope: Scope) -> None:
+    """Close the request's session if one was opened (rolls back anything left uncommitted)."""
+    session: AsyncSession | None = scope.get("state", {}).pop(_SESSION, None)
+    if session is not None:
+        await session.close()
+
+
+async def provide_session(request: Request[Any, Any, Any]) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed when the handler returns, rolled back when it raises.
+
+    Authentication may already have begun it (a key lookup the cache could not answer).
+    """
+    session = await begin_request_session(request.scope, request.app.state.session_maker)
+    try:
         yield session
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+    finally:
+        await close_request_session(request.scope)
+
+
+@functools.lru_cache(maxsize=256)
+def _paged(query: Select[*tuple[Any, ...]], dialect: Dialect) -> tuple[str, tuple[str, ...], dict[str, Any]]:
+    """The page statement's SQL for the driver, its parameter names in order, and its fixed parameters.
+
+    Keyed by the statement object: callers that build their statement once per shape (with bound
+    parameters for the values) compile it once.
+    """
+    paged = (
+        query.add_columns(func.count().over().label("page_total"))
+        .limit(bindparam("page_limit")).offset(bindparam("page_offset"))
+    )
+    compiled = paged.compile(dialect=dialect)
+    fixed = {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
+    return compiled.string, tuple(compiled.positiontup or ()), fixed
+
+
+async def page(
+    session: AsyncSession, query: Select[*tuple[Any, ...]], limit: int, offset: int,
+    params: dict[str, Any] | None = None,
+) -> tuple[list[Sequence[Any]], int]:
+    """One page of an ordered query and the count of all its rows, in one round trip (count(*) over()).
+
+    The rows come straight from the driver (asyncpg records: by position or by label, no ORM objects
+    and no per-value processing), each ending with the total; so a listing costs its one query and
+    little Python. Only a page past the end (no rows, offset > 0) costs a second query, for the total.
+    Parameter values are passed as given (plain values: str, int, bool, dates, lists).
+    """
+    connection = await session.connection()
+    sql, names, fixed = _paged(query, connection.dialect)
+    values = {**fixed, **(params or {}), "page_limit": limit, "page_offset": offset}
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    rows: list[Sequence[Any]] = await driver.fetch(sql, *(values[name] for name in names))
+    if rows:
+        return rows, int(rows[0][-1])
+    if offset == 0:
+        return rows, 0
+    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()), params or {})
+    return rows, int(total or 0)

@@ -21,6 +21,8 @@ from litestar.plugins.problem_details import (
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from service.logs import request_id
+
 log = logging.getLogger(__name__)
 
 
@@ -105,12 +107,21 @@ class Busy(DomainError):
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
 
 
+class Problem(ProblemDetailsException):
+    """Problem details that also carry the request's id (as in the X-Request-ID header and the log)."""
+
+    def to_response(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+        response = super().to_response(request)
+        response.content["request_id"] = request_id(request.scope)
+        return response
+
+
 def _problem(
     status: int, detail: str, errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> ProblemDetailsException:
     members = {**(extra or {}), **({"errors": errors} if errors else {})}
-    return ProblemDetailsException(
+    return Problem(
         status_code=status, title=HTTPStatus(status).phrase, detail=detail, extra=members or None, headers=headers
     )
 
@@ -152,13 +163,15 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
     # Never a traceback to the caller. The log gets the error's class and where it was raised, but
     # not its message: database errors quote the values of the statement (an address, a referral).
     frames = "".join(traceback.format_tb(exc.__traceback__)[-8:])
-    log.error("unhandled %s on %s %s\n%s", type(exc).__name__, request.method, request.scope["path"], frames)
+    log.error("unhandled %s on %s %s (request %s)\n%s", type(exc).__name__, request.method,
+              request.scope.get("path_template") or "unmatched", request_id(request.scope), frames)
     return _problem(500, "The service could not complete the request; nothing was changed.").to_response(request)
 
 
 def _database_refused(request: Request[Any, Any, Any], exc: DataError) -> Response[Any]:
     # A value the database cannot store (out of range, too long) that validation did not catch.
-    log.warning("database refused a value on %s %s", request.method, request.scope["path"])
+    log.warning("database refused a value on %s %s (request %s)", request.method,
+                request.scope.get("path_template") or "unmatched", request_id(request.scope))
     return _problem(422, "A value is out of the range the service can store; nothing was changed.").to_response(request)
 
 

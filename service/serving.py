@@ -61,3 +61,10 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "forwarded_allow_ips": "*" if settings.behind_proxy else None,
         "server_header": False,
     }
+
+
+class HeaderDeadlineProtocol(_HeaderDeadlineProtocol):
+    """The same protocol by import path, for `safeaccom serve --workers N` (each worker imports it; a
+    class made at run time cannot be sent to a worker process): the deadline from the environment."""
+
+    header_timeout = Settings.from_env().header_timeout_seconds

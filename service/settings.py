@@ -24,6 +24,14 @@ def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("safeaccom"))
 
 
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def _number(environ: Mapping[str, str], name: str, default: float, minimum: float) -> float:
     raw = environ.get(name)
     if raw is None or raw == "":
@@ -63,6 +71,25 @@ def solve_limits(env: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+def _choice(environ: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    raw = environ.get(name) or default
+    value = raw.upper() if allowed[0].isupper() else raw.lower()
+    if value not in allowed:
+        raise SettingsError(f"{name}: {raw!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name}: {raw!r} is not 1 or 0")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Configuration of one service process."""
@@ -90,6 +117,11 @@ class Settings:
     max_connections: int = 200  # open connections uvicorn serves at once; beyond them it answers 503
     header_timeout_seconds: float = 10.0  # a connection whose request headers take longer is closed
     behind_proxy: bool = False  # trust X-Forwarded-* from the TLS proxy in front (docker-compose: Caddy)
+    key_cache_seconds: float = 30.0  # how long a process trusts a key it has seen (revocations evict at once)
+    log_level: str = "INFO"
+    log_format: str = "text"  # or "json": one JSON object per line
+    request_log: bool = True  # one line per request (service.requests)
+    metrics: bool = False  # Prometheus text at GET /metrics
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -113,6 +145,11 @@ class Settings:
             secure_cookies=env.get("SAFEACCOM_SECURE_COOKIES", "0").lower() in {"1", "true", "yes"},
             match_threads=_whole(env, "SAFEACCOM_MATCH_THREADS", 1),
             **solve_limits(env),
+            key_cache_seconds=_number(env, "SAFEACCOM_KEY_CACHE_SECONDS", 30, 0),
+            log_level=_choice(env, "SAFEACCOM_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+            log_format=_choice(env, "SAFEACCOM_LOG_FORMAT", "text", ("text", "json")),
+            request_log=_flag(env, "SAFEACCOM_REQUEST_LOG", True),
+            metrics=_flag(env, "SAFEACCOM_METRICS", False),
         )
 
     def with_database(self, url: str) -> Settings:

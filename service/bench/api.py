@@ -1,62 +1,94 @@
-"""`safeaccom bench api`: request latency of the served API, alone and while a large match is solved.
+"""`safeaccom bench api`: throughput and latency of the served API, and latency while a large match is solved.
 
-The solver is CPU work run in a worker thread; this measures that requests still answer while it
-runs. Everything is local: an embedded PostgreSQL (or DATABASE_URL), the demo data, uvicorn on
-127.0.0.1, and httpx as the client. JSON figures on stdout.
+Everything is local: an embedded PostgreSQL in a temporary folder (or DATABASE_URL), the demo data
+set, `safeaccom serve --workers N` in its own processes on 127.0.0.1, and a small keep-alive HTTP/1.1
+client in this process (plain asyncio streams: a heavy client would take the CPU the server needs).
+Each phase runs `--connections` connections for `--duration` seconds after a warm-up:
+
+- `ready`: GET /ready (one database round trip, no key): the yardstick;
+- `vacancies`: GET /api/v1/vacancies?limit=50&offset=... with an officer's key;
+- `availability`: PUT /api/v1/units/{id}/availability with If-Match, each connection on a unit of
+  its own (so writers do not queue on one row lock), alternating available and unavailable;
+- `vacancies_during_match`: the vacancy search again while a `--match-size` problem is solved by
+  POST /api/v1/optimiser/solve (skipped with --match-size 0).
+
+JSON figures on stdout, with the ratios and targets of issue 14.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
 import shutil
+import signal
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from service.cli_error import CliError
 
+# Issue 14's targets, measured on the same server in the same run.
+TARGETS = {"vacancies_vs_ready": 0.6, "availability_vs_ready": 0.5, "p99_ms": 50.0,
+           "vacancies_per_second": 1000.0, "availability_per_second": 500.0}
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `safeaccom bench api`."""
-    parser.add_argument("--requests", type=int, default=400, help="GET /vacancies requests per phase")
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--match-size", default="2000x10000", help="referrals x units of the background solve")
+    parser.add_argument("--connections", type=int, default=50, help="concurrent keep-alive connections")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds each phase is measured")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load before each measurement")
+    parser.add_argument("--workers", type=int, default=None, help="server processes (default: the CPUs available)")
+    parser.add_argument("--phases", default="ready,vacancies,availability",
+                        help="comma-separated: ready, vacancies, availability")
+    parser.add_argument("--match-size", default="2000x10000",
+                        help="referrals x units of the background solve (0: no match phase)")
     parser.add_argument("--seed", type=int, default=1)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark and print its figures."""
-    try:
-        referrals, units = (int(n) for n in args.match_size.lower().split("x"))
-    except ValueError:
-        raise CliError(f"--match-size: {args.match_size!r} is not RxU, e.g. 2000x10000") from None
-    if args.requests < 1 or args.concurrency < 1:
-        raise CliError("--requests and --concurrency: must be at least 1")
-    from service.settings import Settings
+    from service.settings import Settings, available_cpus
 
+    match: tuple[int, int] | None = None
+    if args.match_size != "0":
+        try:
+            referrals, units = (int(n) for n in args.match_size.lower().split("x"))
+        except ValueError:
+            raise CliError(f"--match-size: {args.match_size!r} is not RxU, e.g. 2000x10000, or 0") from None
+        match = (referrals, units)
+    if args.connections < 1 or args.duration <= 0 or args.warmup < 0:
+        raise CliError("--connections, --duration: must be positive")
+    phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    unknown = set(phases) - {"ready", "vacancies", "availability"}
+    if unknown:
+        raise CliError(f"--phases: unknown {', '.join(sorted(unknown))}")
+    workers = args.workers or available_cpus()
     url = Settings.from_env().database_url  # the configured database, or an embedded one of its own
-    folder = None if url else Path(tempfile.mkdtemp(prefix="sab-", dir="/tmp"))
+    folder = Path(tempfile.mkdtemp(prefix="sab-", dir="/tmp"))
     try:
         from service.db import database
 
-        with database(url, folder or Path("/nonexistent")) as database_url:
-            figures = asyncio.run(_bench(database_url, args, referrals, units))
+        with database(url, folder) as database_url:
+            figures = asyncio.run(_bench(database_url, args, phases, workers, match, folder))
     finally:
-        if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
     print(json.dumps(figures, indent=2))
     return 0
 
 
 def _percentiles(samples: list[float]) -> dict[str, float]:
+    if not samples:
+        return {}
     ordered = sorted(samples)
 
     def rank(p: float) -> float:
@@ -66,81 +98,236 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
             "mean_ms": round(statistics.fmean(ordered) * 1000, 2)}
 
 
-async def _load(client: Any, headers: dict[str, str], total: int, concurrency: int) -> dict[str, Any]:
+Request = Callable[[int, int], bytes]  # (connection number, request number) -> the request's bytes
+
+
+class _Connection:
+    """One keep-alive HTTP/1.1 connection: send a request, read the status and the Content-Length body."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    async def call(self, request: bytes) -> tuple[int, dict[bytes, bytes], bytes]:
+        self.writer.write(request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split(b" ", 2)[1])
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            if name:
+                headers[name.strip().lower()] = value.strip()
+        body = await self.reader.readexactly(int(headers.get(b"content-length", b"0")))
+        return status, headers, body
+
+
+def _request(method: str, path: str, headers: dict[str, str], body: bytes = b"") -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", *(f"{k}: {v}" for k, v in headers.items())]
+    if body or method in {"PUT", "POST"}:
+        lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+async def _load(port: int, connections: int, warmup: float, duration: float,
+                make: Callable[[int, int, Any], bytes], on_answer: Callable[[int, int, bytes], Any] | None = None,
+                until: asyncio.Future[Any] | None = None) -> dict[str, Any]:
+    """`connections` connections send requests back to back; figures over `duration` after `warmup`."""
     latencies: list[float] = []
-    errors = 0
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in range(total):
-        queue.put_nowait(i)
+    counts = {"ok": 0, "errors": 0}
+    started = time.perf_counter()
+    measure_from, measure_to = started + warmup, started + warmup + duration
+    statuses: dict[int, int] = {}
 
-    async def worker() -> None:
-        nonlocal errors
-        while not queue.empty():
-            i = queue.get_nowait()
-            started = time.perf_counter()
-            response = await client.get("/api/v1/vacancies", params={"limit": 50, "offset": (i * 7) % 60},
-                                        headers=headers)
-            latencies.append(time.perf_counter() - started)
-            errors += response.status_code != 200
+    async def connection(number: int) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        conn = _Connection(reader, writer)
+        state: Any = None
+        i = 0
+        try:
+            while True:
+                now = time.perf_counter()
+                if now >= measure_to or (until is not None and until.done()):
+                    return
+                began = time.perf_counter()
+                status, _, body = await conn.call(make(number, i, state))
+                ended = time.perf_counter()
+                if on_answer is not None:
+                    state = on_answer(number, status, body)
+                if measure_from <= began and ended <= measure_to:
+                    latencies.append(ended - began)
+                    statuses[status] = statuses.get(status, 0) + 1
+                    counts["ok" if 200 <= status < 300 else "errors"] += 1
+                i += 1
+        finally:
+            writer.close()
 
-    began = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    wall = time.perf_counter() - began
-    return {"requests": total, "errors": errors, "requests_per_second": round(total / wall, 1),
+    await asyncio.gather(*(connection(n) for n in range(connections)))
+    wall = min(time.perf_counter(), measure_to) - measure_from
+    return {"connections": connections, "seconds": round(wall, 2), "requests": len(latencies),
+            "errors": counts["errors"], "statuses": {str(k): v for k, v in sorted(statuses.items())},
+            "requests_per_second": round(len(latencies) / wall, 1) if wall > 0 else 0.0,
             **_percentiles(latencies)}
 
 
-async def _bench(database_url: str, args: argparse.Namespace, n_referrals: int, n_units: int) -> dict[str, Any]:
-    import httpx
-    import uvicorn
-
+async def _seed(database_url: str, connections: int) -> dict[str, Any]:
+    """Migrate, load the demo data, and make the keys and the writers' units."""
     import service.models  # noqa: F401  (every table mapped)
-    from optimiser.generate import generate
     from service import db
     from service.access import service as access
-    from service.app import create_app
     from service.caller import Role
     from service.demo import KIRKLEES, load_demo
+    from service.inventory.models import Provider, Scheme, Unit, UnitStatus
     from service.migrate import migrate
-    from service.settings import Settings
 
     await migrate(database_url)
     engine = db.create_engine(database_url)
-    async with db.session_maker(engine).begin() as session:
-        await load_demo(session)
-        _, key = await access.create_key(session, Role.OFFICER, "bench officer", authority=KIRKLEES)
-    await engine.dispose()
+    try:
+        async with db.session_maker(engine).begin() as session:
+            await load_demo(session)
+            _, officer = await access.create_key(session, Role.OFFICER, "bench officer", authority=KIRKLEES)
+            provider = Provider(name="Bench provider", authority_code=KIRKLEES)
+            session.add(provider)
+            await session.flush()
+            scheme = Scheme(provider_id=provider.id, name="Bench refuge", type="dispersed", authority_code=KIRKLEES,
+                            district="HD1", address="confidential", lat=53.64, lon=-1.79, genders=["female"],
+                            accepts_children=True, pets=False, accepts_nrpf=False, communal=False,
+                            languages=["en"], specialisms=[], specialist_only=False)
+            session.add(scheme)
+            await session.flush()
+            units = [Unit(scheme_id=scheme.id, label=f"Bench {n}", bedspaces=2, wheelchair_accessible=False,
+                          step_free=False, status=UnitStatus.UNAVAILABLE, version=1) for n in range(connections)]
+            session.add_all(units)
+            await session.flush()
+            _, provider_key = await access.create_key(session, Role.PROVIDER, "bench provider",
+                                                      provider_id=provider.id)
+            return {"officer": officer, "provider": provider_key, "units": [u.id for u in units]}
+    finally:
+        await engine.dispose()
 
+
+def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    app = create_app(Settings(database_url=database_url, run_scheduler=False))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    serving = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110  (uvicorn exposes a flag, not an event)
-        await asyncio.sleep(0.05)
-    headers = {"Authorization": f"Bearer {key}"}
-    problem = generate(n_referrals, n_units, seed=args.seed)
+        return int(sock.getsockname()[1])
+
+
+def _start_server(database_url: str, workers: int, log: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """`safeaccom serve --workers N` in its own process group."""
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "SAFEACCOM_SCHEDULER": "0"}
+    with open(log, "wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--workers", str(workers)], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    return server, port
+
+
+def _server_exited(server: subprocess.Popen[bytes], log: Path) -> RuntimeError:
+    return RuntimeError(f"the server exited ({server.returncode}): {log.read_text()[-2000:]}")
+
+
+async def _wait_ready(server: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise _server_exited(server, log)
+        with contextlib.suppress(OSError, ValueError, asyncio.IncompleteReadError):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            status, _, _ = await _Connection(reader, writer).call(_request("GET", "/ready", {}))
+            writer.close()
+            if status == 200:
+                return
+        await asyncio.sleep(0.2)
+    raise RuntimeError("the server did not answer /ready within 60 s")
+
+
+async def _bench(database_url: str, args: argparse.Namespace, phases: list[str], workers: int,
+                 match: tuple[int, int] | None, folder: Path) -> dict[str, Any]:
+    seeded = await _seed(database_url, args.connections)
+    officer = {"Authorization": f"Bearer {seeded['officer']}"}
+    provider = {"Authorization": f"Bearer {seeded['provider']}"}
+    units: list[int] = seeded["units"]
+    server, port = _start_server(database_url, workers, folder / "server.log")
+    await _wait_ready(server, port, folder / "server.log")
+    figures: dict[str, Any] = {}
+    ready_request = _request("GET", "/ready", {})
+    vacancy_requests = [_request("GET", f"/api/v1/vacancies?limit=50&offset={(i * 7) % 60}", officer)
+                        for i in range(10)]
+
+    def vacancies(_n: int, i: int, _state: Any) -> bytes:
+        return vacancy_requests[i % len(vacancy_requests)]
+
+    def availability(n: int, i: int, version: Any) -> bytes:
+        body = json.dumps({"status": "available" if i % 2 == 0 else "unavailable"}).encode()
+        headers = {**provider, **({"If-Match": str(version)} if version else {})}
+        return _request("PUT", f"/api/v1/units/{units[n % len(units)]}/availability", headers, body)
+
+    def version_of(_n: int, status: int, body: bytes) -> Any:
+        return json.loads(body)["version"] if status == 200 else None
+
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=600) as client:
-            await _load(client, headers, 50, args.concurrency)  # warm up the pool and the caches
-            alone = await _load(client, headers, args.requests, args.concurrency)
-            started = time.perf_counter()
-            solving = asyncio.create_task(client.post("/api/v1/optimiser/solve", json=problem, headers=headers))
-            await asyncio.sleep(0.5)  # let the request be parsed and the solver start
-            during = await _load(client, headers, args.requests, args.concurrency)
-            during["solve_still_running_at_end"] = not solving.done()
-            solved = await solving
-            solve_seconds = time.perf_counter() - started
+        for phase in phases:
+            if phase == "ready":
+                figures["ready"] = await _load(port, args.connections, args.warmup, args.duration,
+                                               lambda _n, _i, _s: ready_request)
+            elif phase == "vacancies":
+                figures["vacancies"] = await _load(port, args.connections, args.warmup, args.duration, vacancies)
+            elif phase == "availability":
+                figures["availability"] = await _load(port, args.connections, args.warmup, args.duration,
+                                                      availability, version_of)
+        if match is not None:
+            figures["vacancies_during_match"] = await _during_match(port, args, officer, vacancies, match)
     finally:
-        server.should_exit = True
-        await serving
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
     return {
         "benchmark": "api",
-        "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count()},
-        "vacancies_alone": alone,
-        "vacancies_during_match": during,
-        "match": {"size": f"{n_referrals}x{n_units}", "status_code": solved.status_code,
-                  "seconds_end_to_end": round(solve_seconds, 2),
-                  "placed": len(solved.json().get("assignments", [])) if solved.status_code == 200 else None},
+        "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
+                    "cpus_available": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None},
+        "server": {"workers": workers, "command": f"safeaccom serve --workers {workers}"},
+        **figures,
+        **_against_targets(figures),
     }
+
+
+async def _during_match(port: int, args: argparse.Namespace, officer: dict[str, str],
+                        vacancies: Callable[[int, int, Any], bytes], match: tuple[int, int]) -> dict[str, Any]:
+    from optimiser.generate import generate
+
+    problem = json.dumps(generate(match[0], match[1], seed=args.seed)).encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    started = time.perf_counter()
+    solving = asyncio.ensure_future(
+        _Connection(reader, writer).call(_request("POST", "/api/v1/optimiser/solve", officer, problem))
+    )
+    await asyncio.sleep(0.5)  # let the request be read and the solver start
+    during = await _load(port, args.connections, 0.0, 600.0, vacancies, until=solving)
+    status, _, body = await solving
+    writer.close()
+    during["match"] = {"size": f"{match[0]}x{match[1]}", "status_code": status,
+                       "seconds_end_to_end": round(time.perf_counter() - started, 2),
+                       "placed": len(json.loads(body).get("assignments", [])) if status == 200 else None}
+    return during
+
+
+def _against_targets(figures: dict[str, Any]) -> dict[str, Any]:
+    ready, search, update = figures.get("ready"), figures.get("vacancies"), figures.get("availability")
+    if not (ready and search and update and ready["requests_per_second"]):
+        return {}
+    ratios = {"vacancies_vs_ready": round(search["requests_per_second"] / ready["requests_per_second"], 3),
+              "availability_vs_ready": round(update["requests_per_second"] / ready["requests_per_second"], 3)}
+    met = {
+        "vacancies_vs_ready": ratios["vacancies_vs_ready"] >= TARGETS["vacancies_vs_ready"],
+        "availability_vs_ready": ratios["availability_vs_ready"] >= TARGETS["availability_vs_ready"],
+        "vacancies_p99": search.get("p99_ms", 1e9) <= TARGETS["p99_ms"],
+        "availability_p99": update.get("p99_ms", 1e9) <= TARGETS["p99_ms"],
+        "vacancies_per_second": search["requests_per_second"] >= TARGETS["vacancies_per_second"],
+        "availability_per_second": update["requests_per_second"] >= TARGETS["availability_per_second"],
+        "no_errors": not (search["errors"] or update["errors"] or ready["errors"]),
+    }
+    return {"ratios": ratios, "targets": TARGETS, "met": met}

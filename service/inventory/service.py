@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Collection
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service import db
 from service.audit import service as audit
 from service.caller import Caller, Role
 from service.changes import service as changes
-from service.db import get_or_404, response, utcnow
+from service.db import get_or_404, utcnow
 from service.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
 from service.inventory.models import Provider, Scheme, SchemeType, Unit, UnitStatus
 from service.inventory.schemas import (
@@ -137,8 +139,16 @@ async def get_unit(session: AsyncSession, caller: Caller, unit_id: int) -> Unit:
 
 async def _unit_to_change(session: AsyncSession, caller: Caller, unit_id: int, expected_version: int | None) -> Unit:
     """The caller's own unit, row-locked; 412 when If-Match names another version than the unit's."""
-    unit, scheme = await lock_unit(session, unit_id)
-    _require_owner(caller, scheme.provider_id)
+    found = (  # one round trip: the unit, locked, and who owns it
+        await session.execute(
+            select(Unit, Scheme.provider_id).join(Scheme, Unit.scheme_id == Scheme.id)
+            .where(Unit.id == unit_id).with_for_update(of=Unit)
+        )
+    ).first()
+    if found is None:
+        raise NotFound("unit", unit_id)
+    unit, provider_id = found
+    _require_owner(caller, provider_id)
     if expected_version is not None and expected_version != unit.version:
         raise PreconditionFailed(
             f"unit {unit_id} is at version {unit.version}, not {expected_version}; read it again",
@@ -168,68 +178,105 @@ async def set_availability(
         raise Invalid("available_from", "for an occupied unit, the future date it is expected to be free")
     was = unit.status
     _set_status(unit, UnitStatus(change.status), _available_from(change.status, change.available_from))
-    await session.flush()
     if unit.status is UnitStatus.AVAILABLE and was is not UnitStatus.AVAILABLE:
         await changes.note(session, unit_ids=[unit.id])
-    audit.record(session, caller, "availability", "unit", unit.id)
+    audit.record(session, caller, "availability", "unit", unit.id)  # flushed with the change, at commit
     return unit
 
 
-def _vacancy_query(filters: VacancyFilter, stale_before: datetime) -> Select[Unit, Scheme]:
-    available = Unit.status == UnitStatus.AVAILABLE
+# The vacancy search is built once per combination of filters in use, with bound parameters for
+# their values: building and keying a statement costs more than running it, on every request.
+_EQUAL_FILTERS = {
+    "type": Scheme.type, "authority": Scheme.authority_code, "accepts_children": Scheme.accepts_children,
+    "pets": Scheme.pets, "accepts_nrpf": Scheme.accepts_nrpf, "communal": Scheme.communal,
+    "wheelchair_accessible": Unit.wheelchair_accessible,
+}
+_ARRAY_FILTERS = {"gender": Scheme.genders, "language": Scheme.languages, "specialism": Scheme.specialisms}
+
+
+def _vacancy_params(filters: VacancyFilter, stale_before: datetime) -> dict[str, Any]:
+    """The values of the filters in use, by bound-parameter name (the statement's shape is their keys)."""
+    given = {name: getattr(filters, name) for name in (*_EQUAL_FILTERS, *_ARRAY_FILTERS)}
+    params: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
+    params.update({name: [params[name]] for name in _ARRAY_FILTERS if name in params})
     if filters.include_expected:  # occupied units whose provider knows the day they will be free
-        available = or_(available, and_(Unit.status == UnitStatus.OCCUPIED, Unit.available_from > utcnow().date()))
-    conditions = [available]
-    equal = {
-        "type": Scheme.type, "authority": Scheme.authority_code, "accepts_children": Scheme.accepts_children,
-        "pets": Scheme.pets, "accepts_nrpf": Scheme.accepts_nrpf, "communal": Scheme.communal,
-        "wheelchair_accessible": Unit.wheelchair_accessible,
-    }
-    for name, column in equal.items():
-        value = getattr(filters, name)
-        if value is not None:
-            conditions.append(column == value)
+        params["expected_after"] = utcnow().date()
     if filters.district is not None:
-        conditions.append(Scheme.district == filters.district.upper())
-    if filters.step_free:
-        conditions.append(Unit.step_free | Unit.wheelchair_accessible)
-    elif filters.step_free is False:
-        conditions.append(~Unit.step_free)
+        params["district"] = filters.district.upper()
+    if filters.step_free is not None:
+        params["step_free_yes" if filters.step_free else "step_free_no"] = True
     if filters.min_bedspaces is not None:
-        conditions.append(Unit.bedspaces >= filters.min_bedspaces)
-    if filters.gender is not None:
-        conditions.append(Scheme.genders.contains([filters.gender]))
-    if filters.language is not None:
-        conditions.append(Scheme.languages.contains([filters.language]))
-    if filters.specialism is not None:
-        conditions.append(Scheme.specialisms.contains([filters.specialism]))
+        params["min_bedspaces"] = filters.min_bedspaces
     if filters.available_by is not None:
-        conditions.append(Unit.available_from <= filters.available_by)
+        params["available_by"] = filters.available_by
     if not filters.include_stale:
-        conditions.append(Unit.confirmed_at >= stale_before)
-    return select(Unit, Scheme).join(Scheme, Unit.scheme_id == Scheme.id).where(and_(*conditions))
+        params["fresh_since"] = stale_before
+    return params
+
+
+@functools.cache
+def _vacancy_conditions(names: frozenset[str]) -> tuple[ColumnElement[bool], ...]:
+    """The WHERE of the vacancy search for these filter names, values left as bound parameters."""
+    available = Unit.status == UnitStatus.AVAILABLE
+    if "expected_after" in names:
+        available = or_(available, and_(Unit.status == UnitStatus.OCCUPIED,
+                                        Unit.available_from > bindparam("expected_after")))
+    conditions: list[ColumnElement[bool]] = [available]
+    conditions += [column == bindparam(name) for name, column in _EQUAL_FILTERS.items() if name in names]
+    conditions += [column.contains(bindparam(name, type_=column.type)) for name, column in _ARRAY_FILTERS.items()
+                   if name in names]
+    if "district" in names:
+        conditions.append(Scheme.district == bindparam("district"))
+    if "step_free_yes" in names:  # a wheelchair-accessible unit is step-free too
+        conditions.append(Unit.step_free | Unit.wheelchair_accessible)
+    if "step_free_no" in names:
+        conditions.append(~Unit.step_free)
+    if "min_bedspaces" in names:
+        conditions.append(Unit.bedspaces >= bindparam("min_bedspaces"))
+    if "available_by" in names:
+        conditions.append(Unit.available_from <= bindparam("available_by"))
+    if "fresh_since" in names:
+        conditions.append(Unit.confirmed_at >= bindparam("fresh_since"))
+    return tuple(conditions)
+
+
+def _vacancy_query(filters: VacancyFilter, stale_before: datetime) -> tuple[Select[Unit, Scheme], dict[str, Any]]:
+    params = _vacancy_params(filters, stale_before)
+    conditions = _vacancy_conditions(frozenset(params))
+    query = select(Unit, Scheme).join(Scheme, Unit.scheme_id == Scheme.id).where(*conditions)
+    return query, params
+
+
+@functools.cache
+def _vacancy_search(names: frozenset[str]) -> Select[*tuple[Any, ...]]:
+    """The search for these filter names: the columns a vacancy shows as plain rows (no ORM objects), in
+    VacancyOut's order, `stale` worked out by the database."""
+    return (
+        select(
+            Unit.id, Scheme.id, Scheme.name, Scheme.provider_id, Scheme.type, Scheme.authority_code,
+            Scheme.district, Unit.label, Unit.bedspaces, Unit.wheelchair_accessible, Unit.step_free, Scheme.genders,
+            Scheme.accepts_children, Scheme.max_children, Scheme.max_boy_age, Scheme.pets, Scheme.accepts_nrpf,
+            Scheme.communal, Scheme.languages, Scheme.specialisms, Scheme.specialist_only, Unit.available_from,
+            Unit.confirmed_at, Unit.confirmed_at < bindparam("stale_before"), Unit.status == UnitStatus.OCCUPIED,
+        )
+        .join(Scheme, Unit.scheme_id == Scheme.id)
+        .where(*_vacancy_conditions(names))
+        .order_by(Unit.available_from, Unit.confirmed_at.desc(), Unit.id)
+    )
 
 
 async def search_vacancies(
     session: AsyncSession, filters: VacancyFilter, stale_after: timedelta, limit: int, offset: int
 ) -> tuple[list[VacancyOut], int]:
-    """Available units across every authority, most recently confirmed first; never an address."""
+    """Available units across every authority, most recently confirmed first; never an address.
+
+    One round trip: the page and the total come from one query.
+    """
     stale_before = utcnow() - stale_after
-    query = _vacancy_query(filters, stale_before)
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.execute(
-        query.order_by(Unit.available_from, Unit.confirmed_at.desc(), Unit.id).limit(limit).offset(offset)
-    )
-    items = [
-        response(
-            VacancyOut, unit, **eligibility(scheme), unit_id=unit.id, scheme_id=scheme.id, scheme_name=scheme.name,
-            provider_id=scheme.provider_id, type=scheme.type, authority=scheme.authority_code,
-            district=scheme.district, stale=unit.confirmed_at < stale_before,
-            expected=unit.status is UnitStatus.OCCUPIED,
-        )
-        for unit, scheme in rows
-    ]
-    return items, total or 0
+    params = _vacancy_params(filters, stale_before)
+    query = _vacancy_search(frozenset(params))
+    rows, total = await db.page(session, query, limit, offset, {**params, "stale_before": stale_before})
+    return [VacancyOut(*row[:-1]) for row in rows], total
 
 
 def owns(caller: Caller, scheme: Scheme) -> bool:
@@ -294,10 +341,10 @@ async def matchable_units(
     session: AsyncSession, stale_after: timedelta, unit_ids: Collection[int] | None = None
 ) -> list[tuple[Unit, Scheme]]:
     """Available units confirmed within the staleness threshold, of every authority (or of these ids)."""
-    query = _vacancy_query(VacancyFilter(include_stale=False), utcnow() - stale_after)
+    query, params = _vacancy_query(VacancyFilter(include_stale=False), utcnow() - stale_after)
     if unit_ids is not None:
         query = query.where(Unit.id.in_(unit_ids))
-    return [(unit, scheme) for unit, scheme in await session.execute(query.order_by(Unit.id))]
+    return [(unit, scheme) for unit, scheme in await session.execute(query.order_by(Unit.id), params)]
 
 
 async def flag_stale(session: AsyncSession, stale_after: timedelta) -> list[tuple[int, int]]:
