@@ -4,23 +4,46 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import functools
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from typing import Any
 
+import msgspec
+import prometheus_client
+import prometheus_client.multiprocess
 from litestar import Litestar, Request, Response, get
+from litestar.constants import RESERVED_KWARGS
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.exceptions import PermissionDeniedException, ValidationException
-from litestar.openapi import OpenAPIConfig
+from litestar.enums import ParamType
+from litestar.exceptions import PermissionDeniedException, ServiceUnavailableException, ValidationException
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.openapi.spec import (
+    Components,
+    OpenAPIFormat,
+    OpenAPIHeader,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Schema,
+    SecurityScheme,
+)
+from litestar.params import ParameterKwarg
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.routes import HTTPRoute
 from litestar.types import Scope
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from service import db
+from service import db, metrics
 from service.access import service as access
 from service.access.controller import KeyController
 from service.audit import service as audit
@@ -28,12 +51,23 @@ from service.audit.controller import AuditController
 from service.auth import authentication_middleware, caller_of
 from service.caller import Caller
 from service.dashboard.controller import DashboardController, dashboard_static_files, dashboard_templates
-from service.errors import EXCEPTION_HANDLERS, DomainError, problem_details_plugin
+from service.errors import (
+    ETAG,
+    EXCEPTION_HANDLERS,
+    PROBLEM_DESCRIPTIONS,
+    RETRY_AFTER,
+    DomainError,
+    ProblemDetails,
+    problem_details_plugin,
+    statuses_of,
+)
+from service.inventory import service as inventory
 from service.inventory.controller import InventoryController
 from service.jobs import all_jobs
 from service.logs import RequestLog
 from service.matching.controller import MatchingController
 from service.matching.service import SolveGate
+from service.notifications import service as notifications
 from service.notifications.controller import WebhookController
 from service.offers.controller import OfferController
 from service.reference.controller import ReferenceController
@@ -114,15 +148,47 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/ready", tags=["operations"])
-async def ready(state: State) -> Response[dict[str, str]]:
-    """200 when the database answers too, 503 otherwise."""
+@get("/ready", tags=["operations"], opt={"problems": [503]})
+async def ready(state: State) -> dict[str, str]:
+    """200 when the database answers too, 503 (problem details, Retry-After) otherwise."""
     try:
         async with state.session_maker() as session:
             await session.execute(text("SELECT 1"))
     except Exception:  # any failure to reach the database means not ready
-        return Response({"status": "database unavailable"}, status_code=503)
-    return Response({"status": "ok"})
+        raise ServiceUnavailableException("the database is not answering", headers={"Retry-After": "5"}) from None
+    return {"status": "ok"}
+
+
+class MetricsController(PrometheusController):
+    """GET /metrics (SAFEACCOM_METRICS=1): Prometheus text; the database-derived gauges are read first."""
+
+    include_in_schema = False
+
+    @get()
+    async def get(self, state: State) -> Response[bytes]:
+        settings: Settings = state.settings
+        try:
+            async with state.session_maker() as session:
+                backlog = await notifications.backlog(session)
+                stale = await inventory.stale_counts(session, settings.stale_after)
+        except Exception:  # metrics answer even when the database does not; the gauges keep their last values
+            log.warning("metrics: the database gauges could not be read")
+        else:
+            metrics.set_gauge(metrics.WEBHOOK_BACKLOG, {state_: float(n) for state_, n in backlog.items()})
+            metrics.set_gauge(metrics.STALE_VACANCIES, {str(p): float(n) for p, n in stale.items()})
+        registry = prometheus_client.REGISTRY
+        if "PROMETHEUS_MULTIPROC_DIR" in os.environ:  # several workers: add up what each wrote
+            registry = prometheus_client.CollectorRegistry()
+            prometheus_client.multiprocess.MultiProcessCollector(registry)
+        return Response(prometheus_client.generate_latest(registry),
+                        media_type=prometheus_client.CONTENT_TYPE_LATEST)
+
+
+def prometheus_config() -> PrometheusConfig:
+    """Request counts and latencies by route template (not by path: ids would make a series each)."""
+    return PrometheusConfig(
+        app_name="safeaccom", prefix=metrics.PREFIX, group_path=True, exclude=["^/metrics", "^/schema", "^/static"],
+    )
 
 
 def _provide_caller(request: Request[Any, Any, Any]) -> Any:
@@ -175,13 +241,14 @@ def create_app(
 
     app = Litestar(
         route_handlers=[
+            *([MetricsController] if settings.metrics else []),
             health, ready, ReferenceController, InventoryController, ReferralController, MatchingController,
             OfferController, WebhookController, ReportController, KeyController, AuditController,
             DashboardController, WorkspaceController, ApiReferenceController,
             dashboard_static_files(WORKSPACE_STATIC),
         ],
         dependencies={"session": Provide(db.provide_session), "caller": Provide(_provide_caller, sync_to_thread=False)},
-        middleware=[authentication_middleware()],
+        middleware=[*([prometheus_config().middleware] if settings.metrics else []), authentication_middleware()],
         plugins=[problem_details_plugin()],
         after_exception=[audit_refusal],
         before_request=refuse_bad_query,
@@ -194,9 +261,100 @@ def create_app(
         template_config=dashboard_templates(WORKSPACE_TEMPLATES, functions={"rows_for": workspace_forms.rows}),
         logging_config=None,  # configured by the process (service.logs, via uvicorn), not by each app
     )
+    document_problems(app)
     # Outermost: every request (unmatched paths and refusals included) gets an id and one log line.
     app.asgi_handler = RequestLog(app.asgi_handler)  # type: ignore[arg-type,assignment]
     return app
+
+
+@functools.cache
+def _operation_class(success_headers: frozenset[str], media_types: tuple[str, ...] = ()) -> type[Operation]:
+    """An Operation that adds the headers the table says: Retry-After on 429 and 503, ETag on 412,
+    and the named success headers (ETag, Idempotent-Replayed) on 2xx answers; and the other media
+    types a route's 2xx answer may have (`opt={"media_types": [...]}`, e.g. a report as CSV)."""
+
+    @dataclasses.dataclass
+    class DocumentedOperation(Operation):
+        def __post_init__(self) -> None:
+            for status, response in (self.responses or {}).items():
+                if not isinstance(response, OpenAPIResponse):
+                    continue
+                wanted: dict[str, dict[str, Any]] = {}
+                if status in ("429", "503"):
+                    wanted["Retry-After"] = RETRY_AFTER
+                if status == "412":
+                    wanted["ETag"] = ETAG
+                if status.startswith("2"):
+                    wanted.update({name: SUCCESS_HEADERS[name] for name in sorted(success_headers)})
+                    for media_type in media_types:
+                        response.content = response.content or {}
+                        binary = None if media_type.startswith("text/") else OpenAPIFormat.BINARY
+                        response.content.setdefault(
+                            media_type, OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, format=binary)))
+                for name, spec in wanted.items():
+                    response.headers = response.headers or {}
+                    response.headers.setdefault(name, OpenAPIHeader(
+                        description=spec["description"], required=False, schema=Schema(**spec["schema"])))
+
+    return DocumentedOperation
+
+
+SUCCESS_HEADERS = {
+    "ETag": ETAG,
+    "Idempotent-Replayed": {"description": "true when this is the stored answer to an earlier request with the "
+                            "same Idempotency-Key", "schema": {"type": "string", "enum": ["true"]}},
+}
+
+
+def _returns_a_version(handler: HTTPRouteHandler) -> bool:
+    returned = handler.parsed_fn_signature.return_type
+    inner = returned.inner_types[0].annotation if returned.inner_types else returned.annotation
+    return isinstance(inner, type) and issubclass(inner, msgspec.Struct) and "version" in inner.__struct_fields__
+
+
+def document_problems(app: Litestar) -> None:
+    """Every API route documents each problem it can answer (errors.statuses_of), as problem+json.
+
+    Derived from what each route is (its guards, path, parameters, body and method), so routes
+    added later are covered too; a handler may name more statuses in `opt={"problems": [...]}`.
+    """
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            if not handler.resolve_include_in_schema() or handler.http_methods == {"OPTIONS"}:
+                continue
+            parameters = handler.parsed_fn_signature.parameters
+            headers = {
+                field.kwarg_definition.name: field.kwarg_definition for field in parameters.values()
+                if isinstance(field.kwarg_definition, ParameterKwarg)
+                and field.kwarg_definition.param_type is ParamType.HEADER and field.kwarg_definition.name
+            }
+            if_match = headers.get("If-Match")
+            dependencies = handler.resolve_dependencies()
+            guarded = any(getattr(g, "allowed_roles", None) for g in handler.resolve_guards())
+            statuses = statuses_of(
+                guarded=guarded,
+                path_params=bool(route.path_parameters),
+                has_input="data" in parameters or any(
+                    name not in RESERVED_KWARGS and name not in route.path_parameters and name not in dependencies
+                    for name in parameters
+                ),
+                writes=bool(handler.http_methods & {"POST", "PUT", "PATCH", "DELETE"}),
+                if_match=None if if_match is None else ("required" if if_match.required else "optional"),
+                extra=handler.opt.get("problems", ()),
+            )
+            responses = dict(handler.responses or {})
+            for status in sorted(statuses):
+                responses.setdefault(status, ResponseSpec(
+                    data_container=ProblemDetails, media_type="application/problem+json",
+                    description=PROBLEM_DESCRIPTIONS.get(status, HTTPStatus(status).phrase), generate_examples=False,
+                ))
+            handler.responses = responses
+            success = {"Idempotent-Replayed"} if "Idempotency-Key" in headers else set()
+            if if_match is not None or _returns_a_version(handler):
+                success.add("ETag")
+            handler.operation_class = _operation_class(frozenset(success), tuple(handler.opt.get("media_types", ())))
 
 
 def app_from_env() -> Litestar:

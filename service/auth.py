@@ -23,7 +23,7 @@ from service.vocabulary import INT32_MAX
 # Routes reachable without a key. Everything else needs one, and a guard naming its roles.
 # The dashboard and the workspace (/login, /logout, /dashboard, /workspace...) check their own session cookie
 # and role instead.
-PUBLIC_PATHS = {"/health", "/ready", "/login", "/logout"}
+PUBLIC_PATHS = {"/health", "/ready", "/login", "/logout", "/metrics"}  # /metrics only when SAFEACCOM_METRICS=1
 PUBLIC_PREFIXES = ("/schema", "/static", "/dashboard", "/workspace")
 
 # A row id in a path: PostgreSQL integer keys, so 1 to 2**31 - 1 (larger ones are 400, not a database error).

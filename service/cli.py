@@ -255,6 +255,10 @@ def _serve(settings: Settings, host: str | None, port: int | None, *, demo: bool
             # and the protocol by its import path (each worker imports it; a class made here cannot travel).
             os.environ["DATABASE_URL"] = url
             options["http"] = "service.serving:HeaderDeadlineProtocol"
+            if settings.metrics and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+                import tempfile  # the workers' metrics meet in files, so any worker answers for all
+
+                os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="safeaccom-metrics-")
             uvicorn.run("service.app:app_from_env", factory=True, workers=workers, **options)
     return 0
 

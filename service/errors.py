@@ -11,6 +11,7 @@ from http import HTTPStatus
 from typing import Any
 
 import asyncpg
+import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.problem_details import (
@@ -227,3 +228,66 @@ EXCEPTION_HANDLERS = {
     asyncpg.TooManyConnectionsError: _database_unavailable,
     Exception: _unexpected,
 }
+
+
+# --- The OpenAPI side: every route documents the problems it can answer -----------------------
+
+class FieldError(msgspec.Struct, kw_only=True):
+    """One field at fault."""
+
+    field: str
+    message: str
+    source: str | None = None  # body, query, path, header
+    code: str | None = None  # a hard-rule code, when a rule is what failed
+
+
+class ProblemDetails(msgspec.Struct, kw_only=True):
+    """An RFC 9457 problem (application/problem+json). More members may follow, such as `codes`."""
+
+    status: int
+    title: str
+    detail: str
+    request_id: str  # as in the X-Request-ID header and the service's log
+    type: str | None = None
+    errors: list[FieldError] | None = None  # input at fault, one item per field
+    codes: list[str] | None = None  # hard-rule codes of an infeasible pair
+
+
+# What each status means to a client, as the document says it.
+PROBLEM_DESCRIPTIONS = {
+    400: "The request is malformed: a path, query, header or body value fails its schema (`errors` names each).",
+    401: "No API key, or an unknown or revoked one.",
+    403: "The key's role or scope may not do this.",
+    404: "No such record, or one the caller may not see.",
+    409: "The record's state does not allow this now (for example, the unit is not available).",
+    412: "The If-Match version is stale: read the record again (its version is in ETag).",
+    422: "The input parses but cannot be accepted (`errors` names each field; `codes` the broken rules).",
+    428: "This change needs an If-Match header with the record's version.",
+    429: "Too many requests for this key right now: retry after Retry-After seconds.",
+    503: "The service cannot serve this now (database unreachable or overloaded): retry after Retry-After seconds.",
+}
+RETRY_AFTER = {"description": "Seconds to wait before retrying", "schema": {"type": "integer", "minimum": 0}}
+ETAG = {"description": "The record's version, quoted", "schema": {"type": "string"}}
+
+
+def statuses_of(
+    *, guarded: bool, path_params: bool, has_input: bool, writes: bool, if_match: str | None, extra: Sequence[int] = (),
+) -> set[int]:
+    """The problem statuses a route can answer, from what it is: the one table every route is documented by.
+
+    `if_match` is None (no If-Match), "optional" or "required".
+    """
+    statuses = set(extra)
+    if guarded:  # authenticated routes: key checks, the caller's limits, and the database behind them
+        statuses |= {401, 403, 429, 503}
+    if path_params:
+        statuses |= {400, 404}
+    if has_input:
+        statuses |= {400, 422}
+    if writes:
+        statuses |= {409, 422}
+    if if_match is not None:
+        statuses.add(412)
+    if if_match == "required":
+        statuses.add(428)
+    return statuses

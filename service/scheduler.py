@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
+from service import metrics
 from service.db import Base
 from service.settings import Settings
 
@@ -74,6 +76,7 @@ def _record_run(name: str) -> Any:
 
 async def run_job(maker: async_sessionmaker[AsyncSession], job: ScheduledJob, settings: Settings) -> bool:
     """Run the job once if no other process holds it and it has not run this period; True when it ran."""
+    started = time.perf_counter()
     if job.own_transactions is not None:
         try:
             await job.own_transactions(maker, settings)
@@ -81,24 +84,34 @@ async def run_job(maker: async_sessionmaker[AsyncSession], job: ScheduledJob, se
                 await session.execute(_record_run(job.name))
         except Exception as error:  # its transactions roll back on their own; the schedule goes on
             log.error("scheduled job %s failed: %s", job.name, type(error).__name__)
+            metrics.JOB_RUNS.labels(job.name, "failed").inc()
+            metrics.JOB_SECONDS.labels(job.name).observe(time.perf_counter() - started)
             return False
+        metrics.JOB_RUNS.labels(job.name, "ran").inc()
+        metrics.JOB_SECONDS.labels(job.name).observe(time.perf_counter() - started)
         return True
     try:
         async with maker() as session, session.begin():
             got = await session.scalar(select(func.pg_try_advisory_xact_lock(lock_key(job.name))))
             if not got:
+                metrics.JOB_RUNS.labels(job.name, "skipped").inc()
                 return False
             now = await session.scalar(select(func.now()))
             last = await session.scalar(select(JobRun.last_run_at).where(JobRun.name == job.name))
             if last is not None and now is not None and last > now - job.every * PERIOD_SHARE:
+                metrics.JOB_RUNS.labels(job.name, "skipped").inc()
                 return False
             assert job.run is not None, f"job {job.name} has nothing to run"
             await job.run(session, settings)
             await session.execute(_record_run(job.name))
+        metrics.JOB_RUNS.labels(job.name, "ran").inc()
+        metrics.JOB_SECONDS.labels(job.name).observe(time.perf_counter() - started)
         return True
     except Exception as error:  # a failed run is rolled back; the schedule goes on
         # The class only: messages of database errors can quote the data involved.
         log.error("scheduled job %s failed and was rolled back: %s", job.name, type(error).__name__)
+        metrics.JOB_RUNS.labels(job.name, "failed").inc()
+        metrics.JOB_SECONDS.labels(job.name).observe(time.perf_counter() - started)
         return False
 
 

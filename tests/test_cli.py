@@ -241,3 +241,10 @@ def test_serve_bounds_connections_and_closes_those_whose_headers_never_finish(da
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) is not None
+
+
+def test_serve_refuses_a_bad_worker_count_with_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    from service.cli import main
+
+    assert main(["serve", "--workers", "0"]) == 2
+    assert "--workers" in capsys.readouterr().err

@@ -552,3 +552,13 @@ async def desk_units(session: AsyncSession, caller: Caller, stale_after: timedel
                 "stale": unit.status is UnitStatus.AVAILABLE and unit.confirmed_at < stale_before,
             })
     return list(schemes.values())
+
+
+async def stale_counts(session: AsyncSession, stale_after: timedelta) -> dict[int, int]:
+    """Available units not confirmed within the threshold, by provider id (for the metrics)."""
+    rows = await session.execute(
+        select(Scheme.provider_id, func.count()).join(Unit, Unit.scheme_id == Scheme.id)
+        .where(Unit.status == UnitStatus.AVAILABLE, Unit.confirmed_at < utcnow() - stale_after)
+        .group_by(Scheme.provider_id)
+    )
+    return {int(provider_id): int(count) for provider_id, count in rows}

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import optimiser
+from service import metrics
 from service.audit import service as audit
 from service.caller import Caller, Role
 from service.db import utcnow
@@ -136,7 +137,8 @@ async def proposals(
             "units": [inventory.problem_unit(u, s) for u, s in units],
             "referrals": [await referrals.problem_referral(session, referral, shared)],
         })
-    items, excluded = await anyio.to_thread.run_sync(optimiser.rank_units, problem, str(referral.id))
+    with metrics.timed(metrics.MATCH_SECONDS, "proposals"):
+        items, excluded = await anyio.to_thread.run_sync(optimiser.rank_units, problem, str(referral.id))
     return {
         "items": [{"unit_id": int(item["unit"]), "score": item["score"], "reasons": item["reasons"]}
                   for item in items],
@@ -166,7 +168,8 @@ async def match_run(session_maker: async_sessionmaker[AsyncSession], caller: Cal
             "referrals": await referrals.problem_referrals(session, candidates, exclusions),
         }
         referral_ids, unit_ids = [r.id for r in candidates], [u.id for u, _ in units]
-    result = await solve(problem, "optimal", None, limits, threads)
+    with metrics.timed(metrics.MATCH_SECONDS, "match_run"):
+        result = await solve(problem, "optimal", None, limits, threads)
     answer = {
         "status": result["status"],
         "assignments": [{**a, "referral": int(a["referral"]), "unit": int(a["unit"])} for a in result["assignments"]],
@@ -191,7 +194,8 @@ async def match_run(session_maker: async_sessionmaker[AsyncSession], caller: Cal
 async def solve_what_if(data: dict[str, Any], strategy: str, time_limit: float | None,
                         limits: SolveLimits = SolveLimits(), threads: int | None = None) -> dict[str, Any]:
     """A match problem in, its result out; nothing stored (planning)."""
-    return await solve(data, strategy, time_limit, limits, threads)
+    with metrics.timed(metrics.MATCH_SECONDS, "what_if"):
+        return await solve(data, strategy, time_limit, limits, threads)
 
 
 async def placed_counts(problems: list[dict[str, Any]], limits: SolveLimits = SolveLimits()) -> list[tuple[int, int]]:

@@ -24,6 +24,7 @@ import httpx
 from sqlalchemy import ColumnElement, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from service import metrics
 from service.audit import service as audit
 from service.caller import Caller, Role
 from service.db import utcnow
@@ -412,9 +413,20 @@ async def deliver_due(
     await _record(maker, now, list(zip(claimed, outcomes, strict=True)), report)
     log.info("webhook deliveries: %d delivered, %d to retry, %d failed",
              report.delivered, report.retrying, report.failed)
+    for outcome, count in (("delivered", report.delivered), ("retry", report.retrying), ("failed", report.failed)):
+        metrics.WEBHOOK_DELIVERIES.labels(outcome).inc(count)
     return report
 
 
 async def deliver_job(maker: async_sessionmaker[AsyncSession], settings: Settings) -> None:
     """The scheduled job: deliver what is due (it opens its own short transactions)."""
     await deliver_due(maker, allow_internal=settings.webhooks_internal, deadline=settings.webhook_deadline_seconds)
+
+
+async def backlog(session: AsyncSession) -> dict[str, int]:
+    """Messages waiting to be delivered (`pending`) and kept as `failed`, for the metrics."""
+    counts = dict((await session.execute(
+        select(OutboxMessage.status, func.count()).where(OutboxMessage.status != MessageStatus.DELIVERED)
+        .group_by(OutboxMessage.status)
+    )).all())
+    return {status.value: int(counts.get(status, 0)) for status in (MessageStatus.PENDING, MessageStatus.FAILED)}

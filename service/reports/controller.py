@@ -21,6 +21,9 @@ Gss = Annotated[str | None, QueryParameter(pattern=r"^[EWSN]\d{8}$")]
 REPORTERS = allow(Role.COMMISSIONER, Role.ADMIN)
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 class ReportController(Controller):
     path = "/api/v1/reports"
     tags = ["reports"]
@@ -48,7 +51,7 @@ class ReportController(Controller):
         first, last = service.period(start, end, utcnow().date())
         return await service.unmet_need(session, scope, first, last)
 
-    @get("/annual-return")
+    @get("/annual-return", opt={"media_types": ["text/csv", XLSX]})
     async def annual_return(
         self, session: AsyncSession, caller: Caller,
         year: Annotated[int | None, QueryParameter(ge=2020, le=2100)] = None,
@@ -63,10 +66,10 @@ class ReportController(Controller):
         name = f"safe-accommodation-return-{report.financial_year}-{scope or 'all'}.{format}"
         headers = {"Content-Disposition": f'attachment; filename="{name}"'}
         if format == "csv":
-            return Response(service.annual_return_csv(report), media_type="text/csv; charset=utf-8", headers=headers)
+            return Response(service.annual_return_csv(report), media_type="text/csv", headers=headers)
         return Response(
             service.annual_return_xlsx(report), headers=headers,
-            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            media_type=XLSX,
         )
 
     @get("/capacity-plan")
