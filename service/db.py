@@ -270,3 +270,18 @@ async def page(
         return rows, 0
     total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()), params or {})
     return rows, int(total or 0)
+
+
+async def orm_page(
+    session: AsyncSession, query: Select[*tuple[Any, ...]], limit: int, offset: int
+) -> tuple[list[tuple[Any, ...]], int]:
+    """One page of an ordered ORM query (entities as the ORM loads them) and the count of all its rows,
+    in one round trip; each row as a tuple of the query's own columns. Past the end costs a count."""
+    result = await session.execute(query.add_columns(func.count().over()).limit(limit).offset(offset))
+    rows = [tuple(row) for row in result.all()]
+    if rows:
+        return [row[:-1] for row in rows], int(rows[0][-1])
+    if offset == 0:
+        return [], 0
+    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    return [], int(total or 0)

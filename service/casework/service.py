@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service import db
 from service.audit import service as audit
 from service.caller import Caller, Role
 from service.casework.schemas import CaseloadItem
@@ -42,8 +43,8 @@ async def caseload(
         raise Forbidden(f"the {caller.role.value} role has no caseload")
     if risk is not None:
         query = query.where(Referral.risk == referrals.Risk(risk))
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    page = list(await session.scalars(query.order_by(Referral.referred_on, Referral.id).limit(limit).offset(offset)))
+    rows, total = await db.orm_page(session, query.order_by(Referral.referred_on, Referral.id), limit, offset)
+    page: list[Referral] = [row[0] for row in rows]
     pending, placed = await offers.caseload_links(session, [r.id for r in page])
     open_page = [r for r in page if r.status is ReferralStatus.OPEN]
     suited: Counter[int] = Counter()

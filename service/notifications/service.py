@@ -24,7 +24,7 @@ import httpx
 from sqlalchemy import ColumnElement, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from service import metrics
+from service import db, metrics
 from service.audit import service as audit
 from service.caller import Caller, Role
 from service.db import utcnow
@@ -129,11 +129,8 @@ async def create_webhook(
 async def list_webhooks(session: AsyncSession, caller: Caller, limit: int, offset: int) -> tuple[list[Webhook], int]:
     """The caller's own active webhooks (admin: all), newest first, and their total."""
     where = (Webhook.active, _scope(caller))
-    total = await session.scalar(select(func.count()).select_from(Webhook).where(*where))
-    rows = await session.scalars(
-        select(Webhook).where(*where).order_by(Webhook.id.desc()).limit(limit).offset(offset)
-    )
-    return list(rows), int(total or 0)
+    rows, total = await db.orm_page(session, select(Webhook).where(*where).order_by(Webhook.id.desc()), limit, offset)
+    return [row[0] for row in rows], total
 
 
 async def delete_webhook(session: AsyncSession, caller: Caller, webhook_id: int) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import optimiser
+from service import db
 from service.audit import service as audit
 from service.caller import Caller, Role
 from service.changes import service as changes
@@ -238,8 +239,7 @@ async def list_offers(
         query = query.where(Referral.authority_code == caller.authority)
     elif caller.role is not Role.ADMIN:
         raise Forbidden(f"the {caller.role.value} role sees no offers")
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = await session.execute(query.order_by(Offer.created_at.desc(), Offer.id.desc()).limit(limit).offset(offset))
+    rows, total = await db.orm_page(session, query.order_by(Offer.created_at.desc(), Offer.id.desc()), limit, offset)
     views = []
     for offer, scheme_id, provider_id, referral in rows:
         audit.record(session, caller, "read", "offer", offer.id)

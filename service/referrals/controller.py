@@ -89,7 +89,7 @@ class ReferralController(Controller):
         referral, offers, placement = await casework.referral_record(session, caller, referral_id)
         return Response(referral_out(referral, caller, offers, placement), headers=etag(referral.version))
 
-    @patch("/{referral_id:int}", guards=[allow(Role.OFFICER)])
+    @patch("/{referral_id:int}", guards=[allow(Role.OFFICER)], opt={"problems": [428]})  # If-Match required
     async def update(
         self,
         session: AsyncSession,
