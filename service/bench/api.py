@@ -53,6 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--match-size", default="2000x10000",
                         help="referrals x units of the background solve (0: no match phase)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--server-pythonpath", default=None,
+                        help="serve another checkout's code (its PYTHONPATH) with the same client and data, "
+                             "to compare before and after a change")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -211,15 +214,18 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start_server(database_url: str, workers: int, log: Path) -> tuple[subprocess.Popen[bytes], int]:
+def _start_server(database_url: str, workers: int, log: Path,
+                  pythonpath: str | None = None) -> tuple[subprocess.Popen[bytes], int]:
     """`safeaccom serve --workers N` in its own process group."""
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "SAFEACCOM_SCHEDULER": "0"}
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    command = [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if workers != 1:  # (a checkout from before --workers serves one process)
+        command += ["--workers", str(workers)]
     with open(log, "wb") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", str(workers)], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        server = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     return server, port
 
 
@@ -248,7 +254,7 @@ async def _bench(database_url: str, args: argparse.Namespace, phases: list[str],
     officer = {"Authorization": f"Bearer {seeded['officer']}"}
     provider = {"Authorization": f"Bearer {seeded['provider']}"}
     units: list[int] = seeded["units"]
-    server, port = _start_server(database_url, workers, folder / "server.log")
+    server, port = _start_server(database_url, workers, folder / "server.log", args.server_pythonpath)
     await _wait_ready(server, port, folder / "server.log")
     figures: dict[str, Any] = {}
     ready_request = _request("GET", "/ready", {})
@@ -294,7 +300,8 @@ async def _bench(database_url: str, args: argparse.Namespace, phases: list[str],
         "benchmark": "api",
         "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
                     "cpus_available": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None},
-        "server": {"workers": workers, "command": f"safeaccom serve --workers {workers}"},
+        "server": {"workers": workers, "command": f"safeaccom serve --workers {workers}",
+                   "pythonpath": args.server_pythonpath},
         **figures,
         **_against_targets(figures),
     }
