@@ -136,6 +136,9 @@ async def audit_refusal(exc: Exception, scope: Scope) -> None:
     if found is None:
         return
     action, record_type, record_id = found
+    # The request's own transaction is rolled back by the refusal: end it first, so the row is not
+    # undone with it and the request never holds two connections.
+    await db.close_request_session(scope)
     try:
         await audit.record_denied(scope["app"].state.session_maker, caller, action, record_type, record_id)
     except Exception as error:  # the refusal is still answered; the log says the row is missing

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -19,6 +20,8 @@ from service.access import service as access
 from service.caller import Caller, Role
 from service.errors import Invalid
 from service.vocabulary import INT32_MAX
+
+log = logging.getLogger(__name__)
 
 # Routes reachable without a key. Everything else needs one, and a guard naming its roles.
 # The dashboard and the workspace (/login, /logout, /dashboard, /workspace...) check their own session cookie
@@ -60,19 +63,25 @@ class ApiKeyAuthentication(AbstractAuthenticationMiddleware):
         caller = cache.get(key_digest) if cache is not None else None
         if caller is None:
             generation = cache.generation if cache is not None else 0
-            session = await db.begin_request_session(connection.scope, state.session_maker)
-            found = await access.look_up(session, key_digest)
+            if cache is not None and cache.stamped_lately(key_digest):
+                # Looked up in the request's own session: the one the handler then uses.
+                session = await db.begin_request_session(connection.scope, state.session_maker)
+                found = await access.look_up(session, key_digest)
+            else:
+                # Not stamped lately: looked up and its use stamped (at most once a minute) in a short
+                # transaction of its own, before the request's session exists: a long request never
+                # holds the key's row, and a request never holds two connections at once.
+                async with state.session_maker() as own, own.begin():
+                    found = await access.look_up(own, key_digest)
+                    if found is not None and access.use_due(found, db.utcnow()):
+                        await access.note_use(own, found.caller.key_id)
+                if found is not None and cache is not None:
+                    cache.mark_stamped(key_digest)
             if found is not None:
                 caller = found.caller
-                now = db.utcnow()
                 if cache is not None:
-                    expires_in = None if found.expires_at is None else (found.expires_at - now).total_seconds()
+                    expires_in = None if found.expires_at is None else (found.expires_at - db.utcnow()).total_seconds()
                     cache.put(key_digest, caller, generation, expires_in)
-                if access.use_due(found, now):
-                    # Its own short transaction (at most once a minute per key): a long request must
-                    # not hold the key's row, and a refused one still counts as a use.
-                    async with state.session_maker() as own, own.begin():
-                        await access.note_use(own, caller.key_id)
         if caller is None:
             raise NotAuthorizedException("unknown or revoked API key")
         return AuthenticationResult(user=caller, auth=None)

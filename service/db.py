@@ -110,9 +110,9 @@ def create_engine(url: str, *, idle_ping_seconds: float = IDLE_PING_SECONDS) -> 
 
     At checkout, a connection the server has closed (asyncpg saw it go) is replaced without a round
     trip, and one idle for `idle_ping_seconds` is pinged first; connections are recycled after half
-    an hour; a request's transaction retries its BEGIN once on a fresh connection
-    (`begin_request_session`); and a disconnect seen mid-query makes SQLAlchemy invalidate every
-    older connection of the pool, so only the requests already using the dead ones fail.
+    an hour; a key lookup retries its BEGIN once on a fresh connection (`begin_request_session`);
+    and a disconnect seen mid-query makes SQLAlchemy invalidate every older connection of the pool,
+    so only the requests already using the dead ones fail (503, service.errors).
     """
     # hide_parameters: statement values (addresses, referral contents) never appear in error messages.
     # msgspec decodes the JSONB documents (referrals' households, needs, safety) several times faster
@@ -220,7 +220,9 @@ async def provide_session(request: Request[Any, Any, Any]) -> AsyncIterator[Asyn
 
     Authentication may already have begun it (a key lookup the cache could not answer).
     """
-    session = await begin_request_session(request.scope, request.app.state.session_maker)
+    session = request_session(request.scope, request.app.state.session_maker)
+    if not session.in_transaction():
+        await session.begin()  # lazy: no connection until the first statement (a bare form needs none)
     try:
         yield session
         await session.commit()

@@ -179,6 +179,18 @@ class KeyCache:
         self.enabled = False
         self._entries: dict[str, tuple[float, Caller]] = {}
         self._generation = 0  # bumped by every eviction: a lookup racing one must not cache its answer
+        self._stamped: dict[str, float] = {}  # digest -> when this process last stamped the key's use
+
+    def stamped_lately(self, key_digest: str) -> bool:
+        """Whether this process stamped the key's last use within the minute (note_use would do nothing)."""
+        when = self._stamped.get(key_digest)
+        return when is not None and time.monotonic() - when < 60
+
+    def mark_stamped(self, key_digest: str) -> None:
+        """The key's last use is stamped (or was fresh) as of now."""
+        if len(self._stamped) >= self.MAX_ENTRIES:
+            self._stamped.clear()
+        self._stamped[key_digest] = time.monotonic()
 
     @property
     def generation(self) -> int:
