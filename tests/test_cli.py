@@ -222,7 +222,7 @@ def test_serve_bounds_connections_and_closes_those_whose_headers_never_finish(da
     env = dict(os.environ) | {"DATABASE_URL": database_url, "SAFEACCOM_SCHEDULER": "0",
                               "SAFEACCOM_MAX_CONNECTIONS": "2", "SAFEACCOM_HEADER_TIMEOUT_SECONDS": "2"}
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "1"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     url = f"http://127.0.0.1:{port}"
     try:
