@@ -1,36 +1,201 @@
-"""Small numbers: counts about people from 1 to 4 read "<5", and no total gives a hidden cell away.
+"""Small numbers: counts about people from 1 to 4 read "<5", and no arithmetic gives a hidden cell away.
 
-Primary suppression hides every count from 1 to 4: it reads "<5". Secondary suppression: in a
-group of cells whose total is shown, a single hidden cell could be worked out as total minus the
-others, so the smallest other non-zero cell is hidden too. That cell is not below five, so it reads
-"x" (hidden to protect another cell), never "<5", which would be untrue.
+Primary suppression hides every count about people from 1 to 4: it reads "<5". A reader who
+knows the rules also knows that "<5" lies between 1 and 4, that a cell hidden as "x" is at least
+5 (it is hidden only to protect another cell, and only non-zero cells are), and every relation
+the report states or implies: a column adds up to its shown total, the households of a type are
+the households from the own area plus those from elsewhere, nobody counted "with at least one
+characteristic" is missing from the counts of each characteristic ...
+
+Secondary suppression works on the whole report at once, as a system of such relations. A hidden
+cell is *determined* when every non-negative whole-number table that agrees with the shown cells,
+the labels and the relations gives it the same value (the three "<5" cells beside a shown total
+that leaves 12 for them are each 4). While some hidden cell is determined, the smallest shown
+cell that shares a relation with it is hidden as well ("x"); the test is exact (CP-SAT over
+integers, not a linear relaxation), so what is shown never pins a hidden cell down.
+
+Cells of an earlier publication that a reader already has (the quarters inside a financial year)
+can be given as `published`: they constrain the reader, but are never re-hidden.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
 
 SUPPRESSED = "<5"
 PROTECTING = "x"
 Count = int | str
+Key = Hashable
+SMALL = range(1, 5)
 
 
 def cell(n: int) -> Count:
-    """One count about people."""
+    """One count about people that takes part in no relation."""
     return SUPPRESSED if 1 <= n <= 4 else n
 
 
-def group(values: Sequence[int]) -> list[Count]:
-    """Cells that add up to a total that is shown elsewhere: primary, then secondary suppression."""
-    shown: list[Count] = [cell(v) for v in values]
-    hidden = [i for i, v in enumerate(shown) if v == SUPPRESSED]
-    if len(hidden) == 1:
-        others = sorted((values[i], i) for i, v in enumerate(shown) if isinstance(v, int) and v > 0)
-        if others:
-            shown[others[0][1]] = PROTECTING
-    return shown
-
-
-def is_hidden(value: Count) -> bool:
+def is_hidden(value: object) -> bool:
     """Whether a cell was suppressed (below five, or hidden to protect one that is)."""
     return value in (SUPPRESSED, PROTECTING)
+
+
+@dataclass(frozen=True)
+class Relation:
+    """sum(coefficient * cell) == 0 (`equal`) or <= 0 (not `equal`)."""
+
+    terms: tuple[tuple[Key, int], ...]
+    equal: bool = True
+
+
+@dataclass
+class Table:
+    """Every count about people in one report and the relations between them, to be protected together."""
+
+    values: dict[Key, int] = field(default_factory=dict)
+    relations: list[Relation] = field(default_factory=list)
+    published: dict[Key, Count] = field(default_factory=dict)
+
+    def add(self, key: Key, value: int) -> Key:
+        """A count about people; keys are any hashable naming the cell (section, row, column)."""
+        if value < 0:
+            raise ValueError(f"negative count {value} for {key!r}")
+        self.values[key] = value
+        return key
+
+    def add_sum(self, total: Key, parts: Iterable[Key]) -> None:
+        """The parts add up to the total (both cells of this table)."""
+        parts = list(parts)
+        assert sum(self.values[p] for p in parts) == self.values[total], (total, parts)
+        self.relations.append(Relation(((total, -1), *((p, 1) for p in parts))))
+
+    def add_at_most(self, parts: Iterable[Key], whole: Key) -> None:
+        """The parts add up to no more than the whole (people counted under several headings)."""
+        parts = list(parts)
+        assert sum(self.values[p] for p in parts) <= self.values[whole], (whole, parts)
+        self.relations.append(Relation(((whole, -1), *((p, 1) for p in parts)), equal=False))
+
+    def add_published(self, key: Key, value: int, shown: Count) -> None:
+        """A cell a reader already has from another publication: it stays as it was shown there."""
+        self.values[key] = value
+        self.published[key] = shown
+
+    def protect(self) -> dict[Key, Count]:
+        """Each cell as it may be shown: the number, "<5" or "x"."""
+        return protect(self)
+
+
+def column(values: Sequence[int]) -> tuple[list[Count], Count]:
+    """Cells and their total, protected together: the cells as shown, and the total as shown."""
+    table = Table()
+    for index, value in enumerate(values):
+        table.add(index, value)
+    table.add("total", sum(values))
+    table.add_sum("total", range(len(values)))
+    shown = table.protect()
+    return [shown[index] for index in range(len(values))], shown["total"]
+
+
+def protect(table: Table) -> dict[Key, Count]:
+    """Primary suppression, then secondary suppression until no hidden cell is determined."""
+    shown: dict[Key, Count] = {k: table.published[k] if k in table.published else cell(v)
+                               for k, v in table.values.items()}
+    related: dict[Key, list[Relation]] = defaultdict(list)
+    for relation in table.relations:
+        for key, _ in relation.terms:
+            related[key].append(relation)
+    while True:
+        hidden = [k for k, v in shown.items() if is_hidden(v) and related[k]]
+        determined = determined_cells(table.values, shown, table.relations, hidden)
+        if not determined:
+            return shown
+        choice = _partner(determined[0], shown, table, related)
+        if choice is None:
+            raise RuntimeError(f"cannot protect {determined[0]!r}: nothing left to hide")
+        shown[choice] = PROTECTING
+
+
+def _hideable(key: Key, shown: dict[Key, Count], table: Table) -> bool:
+    value = shown[key]
+    return isinstance(value, int) and value > 0 and key not in table.published
+
+
+def _partner(key: Key, shown: dict[Key, Count], table: Table, related: dict[Key, list[Relation]]) -> Key | None:
+    """The cell to hide next: the smallest shown one sharing a relation with `key`, else further out."""
+    seen = {key}
+    frontier = [key]
+    while frontier:
+        candidates = []
+        next_frontier = []
+        for current in frontier:
+            for relation in related[current]:
+                for other, _ in relation.terms:
+                    if other in seen:
+                        continue
+                    seen.add(other)
+                    next_frontier.append(other)
+                    if _hideable(other, shown, table):
+                        # Inner cells before totals (a total is a coefficient -1 term): less is lost.
+                        is_total = any(c < 0 for k, c in relation.terms if k == other)
+                        candidates.append((shown[other], is_total, repr(other), other))
+        if candidates:
+            return min(candidates, key=lambda c: (c[0], c[1], c[2]))[3]
+        frontier = next_frontier
+    return None
+
+
+def determined_cells(values: dict[Key, int], shown: dict[Key, Count], relations: Sequence[Relation],
+                     candidates: Iterable[Key]) -> list[Key]:
+    """Which of the hidden `candidates` take one value only, in every whole-number table a reader can build."""
+    candidates = list(candidates)
+    if not candidates:
+        return []
+    model = cp_model.CpModel()
+    ceiling = max(10, 2 * sum(values.values()))
+    variables: dict[Key, cp_model.IntVar | int] = {}
+
+    def term(key: Key) -> cp_model.IntVar | int:
+        if key not in variables:
+            label = shown[key]
+            if label == SUPPRESSED:
+                variables[key] = model.new_int_var(1, 4, f"c{len(variables)}")
+            elif label == PROTECTING:
+                variables[key] = model.new_int_var(5, ceiling, f"c{len(variables)}")
+            else:
+                assert isinstance(label, int)
+                variables[key] = label
+        return variables[key]
+
+    for relation in relations:
+        expression = sum(coefficient * term(key) for key, coefficient in relation.terms)
+        if relation.equal:
+            model.add(expression == 0)
+        else:
+            model.add(expression <= 0)
+    found = []
+    for key in candidates:
+        variable = term(key)
+        if isinstance(variable, int):
+            continue
+        # Can the reader's table give this cell any value but the true one?
+        other = model.new_bool_var(f"other{len(found)}_{id(key)}")
+        model.add(variable != values[key]).only_enforce_if(other)
+        model.clear_assumptions()
+        model.add_assumptions([other])
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        solver.parameters.max_time_in_seconds = 10.0
+        status = solver.solve(model)
+        if status == cp_model.INFEASIBLE:
+            found.append(key)
+        elif status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):  # undecided: treat as determined, hide more
+            found.append(key)
+    return found
+
+
+def group(values: Sequence[int]) -> list[Count]:
+    """Cells protected together with their total, where the total is shown elsewhere as `cell(total)`."""
+    return column(values)[0]
