@@ -15,6 +15,7 @@ from service.reference.models import Authority, AuthorityNeighbour, PostcodeDist
 from service.referrals.models import Referral
 from service.reports.models import OccupancySnapshot
 from service.scheduler import JobRun
+from service.support.models import UnmetRequest
 
 metadata = Base.metadata
 
@@ -37,6 +38,7 @@ __all__ = [
     "SuitabilityChange",
     "Unit",
     "VacancyAlert",
+    "UnmetRequest",
     "Webhook",
     "metadata",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, Text, func
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, Text, false, func
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
@@ -18,6 +18,8 @@ class SchemeType(enum.StrEnum):
     DISPERSED = "dispersed"
     MOVE_ON = "move_on"
     OTHER_SAFE = "other_safe"
+    # Support in the household's own home (SI 2021/991 reg. 2): recorded and reported, never matched.
+    SANCTUARY = "sanctuary"
 
 
 class UnitStatus(enum.StrEnum):
@@ -65,6 +67,11 @@ class Scheme(Base):
     languages: Mapped[list[str]] = mapped_column(ARRAY(String(3)))
     specialisms: Mapped[list[str]] = mapped_column(ARRAY(String(20)))
     specialist_only: Mapped[bool]
+    # A unit may refuse an assistance dog only for a documented reason (a resident's allergy ...).
+    no_assistance_dog_reason: Mapped[str | None] = mapped_column(Text)
+    part4_commissioned: Mapped[bool] = mapped_column(
+        server_default=false(), comment="commissioned by the council under Part 4 of the Domestic Abuse Act 2021"
+    )
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     provider: Mapped[Provider] = relationship(lazy="raise")

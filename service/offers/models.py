@@ -53,6 +53,7 @@ class Placement(Base):
     started_on: Mapped[date]
     ended_on: Mapped[date | None]
     destination: Mapped[str | None] = mapped_column(String(30))
+    end_reason: Mapped[str | None] = mapped_column(String(30), comment="why support ended; apart from destination")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     # Set when, past the retention period after it ended, its dates were coarsened to months.
     pseudonymised_at: Mapped[datetime | None]

@@ -52,6 +52,10 @@ class Referral(Base):
     pseudonymised_at: Mapped[datetime | None]
     # Raised by every change; PATCH needs If-Match with the version the officer last read.
     version: Mapped[int] = mapped_column(server_default="1")
+    # How the household reached support: an officer's referral, or recorded by the provider that
+    # took it in (Helpline, another agency, self-referral, another council by phone).
+    source: Mapped[str] = mapped_column(String(20), server_default="officer")
+    recorded_by_provider_id: Mapped[int | None] = mapped_column(ForeignKey("provider.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     @property
