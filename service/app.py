@@ -75,6 +75,7 @@ from service.referrals.controller import ReferralController
 from service.reports.controller import ReportController
 from service.scheduler import scheduler_lifespan
 from service.settings import Settings
+from service.support.controller import SupportController
 from service.workspace import forms as workspace_forms
 from service.workspace.controller import STATIC as WORKSPACE_STATIC
 from service.workspace.controller import TEMPLATES as WORKSPACE_TEMPLATES
@@ -249,7 +250,7 @@ def create_app(
         route_handlers=[
             *([MetricsController] if settings.metrics else []),
             health, ready, ReferenceController, InventoryController, ReferralController, MatchingController,
-            OfferController, WebhookController, ReportController, KeyController, AuditController,
+            OfferController, WebhookController, ReportController, KeyController, AuditController, SupportController,
             DashboardController, WorkspaceController, ApiReferenceController,
             dashboard_static_files(WORKSPACE_STATIC),
         ],

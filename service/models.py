@@ -37,8 +37,8 @@ __all__ = [
     "Scheme",
     "SuitabilityChange",
     "Unit",
-    "VacancyAlert",
     "UnmetRequest",
+    "VacancyAlert",
     "Webhook",
     "metadata",
 ]

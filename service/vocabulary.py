@@ -50,7 +50,7 @@ DeclineReason = Literal[
 DECLINE_REASONS: tuple[str, ...] = get_args(DeclineReason)
 Destination = Literal[
     "own_tenancy", "social_housing", "private_rented", "move_on", "other_refuge", "family_or_friends",
-    "returned_home", "hospital_or_care", "unknown", "other",
+    "returned_home", "hospital_or_care", "remained_in_own_home", "unknown", "other",
 ]
 DESTINATIONS: tuple[str, ...] = get_args(Destination)
 
@@ -92,7 +92,63 @@ NO_NUL = r"^[^\x00]*$"
 INT32_MAX = 2**31 - 1
 Id = Annotated[int, Meta(ge=1, le=INT32_MAX)]  # a row's id in a request body
 
-# Equality monitoring of a referral's lead adult (for the reports and the statutory return).
+# Equality monitoring of a referral's lead adult (for the reports and the statutory return): the
+# protected characteristics of the Equality Act 2010 (sex, gender reassignment, age, race, disability,
+# sexual orientation, religion or belief, pregnancy and maternity, marriage and civil partnership),
+# and immigration status.
 CHARACTERISTICS = ("sex", "gender_identity", "age_band", "ethnicity", "disability", "sexual_orientation", "religion",
-                   "immigration_status")
+                   "pregnancy_maternity", "marriage_civil_partnership", "immigration_status")
 NOT_RECORDED = "not_recorded"
+
+# --- the statutory return (CONTRACT section 6): service-only vocabulary ------------------------
+
+# Accommodation types of SI 2021/991 reg. 2. `sanctuary` is a service type: support in the
+# household's own home, recorded and reported, never in the match problem or vacancy search.
+AccommodationTypeName = Literal["refuge", "specialist_refuge", "dispersed", "move_on", "other_safe", "sanctuary"]
+ACCOMMODATION_TYPES: tuple[str, ...] = (
+    "refuge", "specialist_refuge", "dispersed", "sanctuary", "move_on", "other_safe",
+)
+MATCHED_TYPES: tuple[str, ...] = tuple(t for t in ACCOMMODATION_TYPES if t != "sanctuary")
+REGULATION_NAMES: dict[str, str] = {
+    "refuge": "Refuge accommodation",
+    "specialist_refuge": "Specialist safe accommodation",
+    "dispersed": "Dispersed accommodation",
+    "sanctuary": "Sanctuary scheme",
+    "move_on": "Second stage accommodation (move-on)",
+    "other_safe": "Other accommodation designated as domestic abuse emergency accommodation",
+}
+
+# How a household reached support: an officer's referral, or recorded by the provider that took it in.
+SourceName = Literal["officer", "helpline", "agency", "self", "other_council"]
+SOURCES: tuple[str, ...] = ("officer", "helpline", "agency", "self", "other_council")
+ProviderSourceName = Literal["helpline", "agency", "self", "other_council"]
+
+# Why support ended, kept apart from where the household went (destination).
+EndReasonName = Literal[
+    "no_longer_needed", "planned_move_on", "left_before_planned_end", "asked_to_leave", "transferred",
+    "other",
+]
+END_REASONS: tuple[str, ...] = (
+    "no_longer_needed", "planned_move_on", "left_before_planned_end", "asked_to_leave", "transferred", "other",
+)
+
+# Why a household that asked for support in the area could not be supported: capacity first.
+UnableReasonName = Literal[
+    "capacity", "needs_not_met", "risk_too_high", "nrpf", "household_size", "not_eligible", "declined_support",
+    "other",
+]
+UNABLE_REASONS: tuple[str, ...] = (
+    "capacity", "needs_not_met", "risk_too_high", "nrpf", "household_size", "not_eligible", "declined_support",
+    "other",
+)
+
+# Specialist characteristics of a person supported (counted per individual, and "at least one").
+SpecialistCharacteristicName = Literal[
+    "black_and_minoritised", "mental_health", "disabled", "lgbt_plus", "substance_use", "nrpf",
+    "young_person", "older_person", "deaf_or_hearing_impaired", "gypsy_roma_traveller",
+]
+SPECIALIST_CHARACTERISTICS: tuple[str, ...] = (
+    "black_and_minoritised", "mental_health", "disabled", "lgbt_plus", "substance_use", "nrpf",
+    "young_person", "older_person", "deaf_or_hearing_impaired", "gypsy_roma_traveller",
+)
+YesNoPnts = Literal["yes", "no", "prefer_not_to_say"]

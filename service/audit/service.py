@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.audit.models import AuditEvent
@@ -47,3 +47,12 @@ async def trail(
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit).offset(offset)
     )
     return list(rows), int(total or 0)
+
+
+async def trail_of(session: AsyncSession, records: list[tuple[str, str]]) -> list[AuditEvent]:
+    """The audit events of these records (entity, id), newest first."""
+    if not records:
+        return []
+    wanted = or_(*(and_(AuditEvent.entity == entity, AuditEvent.entity_id == ident) for entity, ident in records))
+    return list(await session.scalars(select(AuditEvent).where(wanted).order_by(AuditEvent.at.desc(),
+                                                                                  AuditEvent.id.desc())))

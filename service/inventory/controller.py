@@ -33,7 +33,6 @@ from service.inventory.schemas import (
     SchemeOut,
     SchemePatch,
     SchemeSummary,
-    SchemeTypeName,
     Specialism,
     UnitCounts,
     UnitIn,
@@ -43,6 +42,7 @@ from service.inventory.schemas import (
     VacancyOut,
 )
 from service.offers import service as offers
+from service.vocabulary import SchemeTypeName
 
 ADMIN, OFFICER, PROVIDER, COMMISSIONER = Role.ADMIN, Role.OFFICER, Role.PROVIDER, Role.COMMISSIONER
 

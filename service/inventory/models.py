@@ -70,7 +70,8 @@ class Scheme(Base):
     # A unit may refuse an assistance dog only for a documented reason (a resident's allergy ...).
     no_assistance_dog_reason: Mapped[str | None] = mapped_column(Text)
     part4_commissioned: Mapped[bool] = mapped_column(
-        server_default=false(), comment="commissioned by the council under Part 4 of the Domestic Abuse Act 2021"
+        default=False, server_default=false(),
+        comment="commissioned by the council under Part 4 of the Domestic Abuse Act 2021",
     )
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 

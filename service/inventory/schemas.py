@@ -9,13 +9,13 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 
 from service.vocabulary import (
     NO_NUL,
+    AccommodationTypeName,
     AvailabilityStatus,
     District,
     Gender,
     Gss,
     Id,
     Language,
-    SchemeTypeName,
     Specialism,
     UnitStatusName,
 )
@@ -49,7 +49,7 @@ class SchemeIn(Struct, forbid_unknown_fields=True):
 
     provider_id: Id
     name: Name
-    type: SchemeTypeName
+    type: AccommodationTypeName
     authority: Gss
     district: District
     address: Address
@@ -63,6 +63,11 @@ class SchemeIn(Struct, forbid_unknown_fields=True):
     languages: Languages = []
     specialisms: Specialisms = []
     specialist_only: bool = False
+    no_assistance_dog_reason: Annotated[
+        str, Meta(min_length=1, max_length=300, pattern=NO_NUL,
+                  description="set only when a unit cannot take an assistance dog, with the documented reason")
+    ] | None = None
+    part4_commissioned: Annotated[bool, Meta(description="commissioned by the council under Part 4")] = False
 
 
 class SchemeOut(Struct):
@@ -85,6 +90,8 @@ class SchemeOut(Struct):
     specialisms: list[str]
     specialist_only: bool
     created_at: datetime
+    no_assistance_dog_reason: str | None
+    part4_commissioned: bool
 
 
 class SchemePatch(Struct, forbid_unknown_fields=True):
@@ -104,6 +111,10 @@ class SchemePatch(Struct, forbid_unknown_fields=True):
     languages: Languages | UnsetType = UNSET
     specialisms: Specialisms | UnsetType = UNSET
     specialist_only: bool | UnsetType = UNSET
+    no_assistance_dog_reason: Annotated[str, Meta(min_length=1, max_length=300, pattern=NO_NUL)] | UnsetType | None = (
+        UNSET
+    )
+    part4_commissioned: bool | UnsetType = UNSET
 
 
 class UnitCounts(Struct):

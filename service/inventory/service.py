@@ -221,7 +221,8 @@ def _vacancy_conditions(names: frozenset[str]) -> tuple[ColumnElement[bool], ...
     if "expected_after" in names:
         available = or_(available, and_(Unit.status == UnitStatus.OCCUPIED,
                                         Unit.available_from > bindparam("expected_after")))
-    conditions: list[ColumnElement[bool]] = [available]
+    # Sanctuary schemes support households in their own homes: never a vacancy, never matched.
+    conditions: list[ColumnElement[bool]] = [available, Scheme.type != SchemeType.SANCTUARY]
     conditions += [column == bindparam(name) for name, column in _EQUAL_FILTERS.items() if name in names]
     conditions += [column.contains(bindparam(name, type_=column.type)) for name, column in _ARRAY_FILTERS.items()
                    if name in names]
@@ -277,6 +278,11 @@ async def search_vacancies(
     query = _vacancy_search(frozenset(params))
     rows, total = await db.page(session, query, limit, offset, {**params, "stale_before": stale_before})
     return [VacancyOut(*row[:-1]) for row in rows], total
+
+
+def is_sanctuary(scheme: Scheme) -> bool:
+    """Support in the household's own home: recorded, never offered or matched."""
+    return scheme.type is SchemeType.SANCTUARY
 
 
 def owns(caller: Caller, scheme: Scheme) -> bool:

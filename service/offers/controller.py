@@ -87,6 +87,8 @@ class OfferController(Controller):
     @post("/placements/{placement_id:int}/end", guards=[allow(Role.PROVIDER, Role.OFFICER)], status_code=200)
     async def end(self, session: AsyncSession, caller: Caller, placement_id: PathId, data: EndIn) -> EndOut:
         """The household has left: the placement ends and the unit is available again."""
-        placement = await service.end_placement(session, caller, placement_id, data.ended_on, data.destination)
+        placement = await service.end_placement(session, caller, placement_id, data.ended_on, data.destination,
+                                                 data.reason)
         assert placement.ended_on is not None and placement.destination is not None
-        return EndOut(id=placement.id, ended_on=placement.ended_on, destination=placement.destination)
+        return EndOut(id=placement.id, ended_on=placement.ended_on, destination=placement.destination,
+                      reason=placement.end_reason)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
-from msgspec import Struct
+from msgspec import Meta, Struct
 
-from service.vocabulary import DeclineReason, Destination, Id
+from service.vocabulary import DeclineReason, Destination, EndReasonName, Id
 
 
 class OfferIn(Struct, forbid_unknown_fields=True):
@@ -70,14 +71,17 @@ class PlacementOut(Struct):
     started_on: date
     ended_on: date | None
     destination: str | None
+    end_reason: str | None = None
 
 
 class EndIn(Struct, forbid_unknown_fields=True):
     ended_on: date
     destination: Destination
+    reason: Annotated[EndReasonName | None, Meta(description="why support ended (kept apart from destination)")] = None
 
 
 class EndOut(Struct):
     id: int
     ended_on: date
     destination: str
+    reason: str | None = None

@@ -141,6 +141,8 @@ async def make_offer(
     if await has_pending_offer(session, referral.id):
         raise Conflict(f"referral {referral_id} already has a pending offer")
     unit, scheme = await inventory.lock_unit(session, unit_id)
+    if inventory.is_sanctuary(scheme):
+        raise Invalid("unit_id", "a sanctuary scheme is support in the household's own home: record it, not offer it")
     if unit.status is not UnitStatus.AVAILABLE:
         raise Conflict(f"unit {unit_id} is not available")
     broken = await rules_broken(session, referral, unit, scheme)
@@ -315,6 +317,43 @@ async def accept_offer(session: AsyncSession, caller: Caller, offer_id: int) -> 
     return placement
 
 
+async def record_placement(
+    session: AsyncSession, caller: Caller, referral: Referral, unit_id: int, started_on: date, *,
+    sanctuary: bool,
+) -> Placement:
+    """A household supported without an offer first: a provider's own arrival, or sanctuary support.
+
+    An accepted offer is kept with it as the record of who placed the household, so that every
+    placement reads the same way in reports and in the audit trail.
+    """
+    unit, scheme = await inventory.lock_unit(session, unit_id)
+    if caller.role is Role.PROVIDER and not inventory.owns(caller, scheme):
+        raise Forbidden("this unit belongs to another provider")
+    if sanctuary and not inventory.is_sanctuary(scheme):
+        raise Invalid("unit_id", "not a unit of a sanctuary scheme")
+    if started_on > utcnow().date():
+        raise Invalid("started_on", "must not be in the future")
+    if started_on < utcnow().date() - timedelta(days=2 * 366):
+        raise Invalid("started_on", "must be within the last two years")
+    if unit.status is not UnitStatus.AVAILABLE:
+        raise Conflict(f"unit {unit_id} is not available")
+    now = utcnow()
+    offer = Offer(referral_id=referral.id, unit_id=unit.id, status=OfferStatus.ACCEPTED,
+                  created_by_key_id=caller.key_id, expires_at=now, answered_at=now)
+    session.add(offer)
+    await session.flush()
+    inventory.occupy(unit)
+    referrals.mark_placed(referral)
+    placement = Placement(offer_id=offer.id, referral_id=referral.id, unit_id=unit.id, started_on=started_on)
+    session.add(placement)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise Conflict(f"unit {unit.id} already has a household placed in it") from None
+    audit.record(session, caller, "create", "placement", placement.id)
+    return placement
+
+
 async def decline_offer(session: AsyncSession, caller: Caller, offer_id: int, reason: str) -> Offer:
     """The provider or the officer declines, with a reason code kept for the unmet-need report."""
     offer, referral, unit, scheme = await _pending(session, offer_id)
@@ -438,12 +477,13 @@ async def get_placement(session: AsyncSession, caller: Caller, placement_id: int
         "id": placement.id, "referral_id": placement.referral_id, "unit_id": unit.id, "scheme_id": scheme.id,
         "scheme_name": scheme.name, "address": await inventory.scheme_address(session, scheme.id),
         "district": scheme.district, "started_on": placement.started_on, "ended_on": placement.ended_on,
-        "destination": placement.destination,
+        "destination": placement.destination, "end_reason": placement.end_reason,
     }
 
 
 async def end_placement(
-    session: AsyncSession, caller: Caller, placement_id: int, ended_on: date, destination: str
+    session: AsyncSession, caller: Caller, placement_id: int, ended_on: date, destination: str,
+    reason: str | None = None,
 ) -> Placement:
     """The household has left: the placement ends and the unit is available again."""
     placement, _, unit, _ = await _placement_in_scope(session, caller, placement_id, lock=True)
@@ -457,6 +497,7 @@ async def end_placement(
         raise Invalid("ended_on", "must not be in the future")
     placement.ended_on = ended_on
     placement.destination = destination
+    placement.end_reason = reason
     await _free(session, unit, None)
     audit.record(session, caller, "end", "placement", placement.id)
     return placement

@@ -54,7 +54,7 @@ class Referral(Base):
     version: Mapped[int] = mapped_column(server_default="1")
     # How the household reached support: an officer's referral, or recorded by the provider that
     # took it in (Helpline, another agency, self-referral, another council by phone).
-    source: Mapped[str] = mapped_column(String(20), server_default="officer")
+    source: Mapped[str] = mapped_column(String(20), default="officer", server_default="officer")
     recorded_by_provider_id: Mapped[int | None] = mapped_column(ForeignKey("provider.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 

@@ -20,6 +20,8 @@ from service.vocabulary import (
     SchemeTypeName,
     Sex,
     Specialism,
+    SpecialistCharacteristicName,
+    YesNoPnts,
 )
 
 PNTS = "prefer_not_to_say"
@@ -47,6 +49,9 @@ class NeedsIn(Struct, forbid_unknown_fields=True):
     languages: Annotated[list[Language], Meta(max_length=10)] = []
     interpreter_ok: bool = False
     specialisms: Annotated[list[Specialism], Meta(max_length=7)] = []
+    assistance_dog: Annotated[bool, Meta(description="an assistance dog (never a pet: the `pets` rule ignores it)")] = (
+        False
+    )
 
 
 class LocationIn(Struct, forbid_unknown_fields=True):
@@ -75,8 +80,26 @@ class PreferencesIn(Struct, forbid_unknown_fields=True):
     near: PointIn | None = None
 
 
+Characteristics = Annotated[list[SpecialistCharacteristicName], Meta(max_length=10)]
+
+
+class AdultEqualityIn(Struct, forbid_unknown_fields=True):
+    """One adult's monitoring answers, in the order of `adults`; every field optional."""
+
+    gender: Literal["woman", "man", "non_binary", "other", "prefer_not_to_say"] | None = None
+    trans: Annotated[YesNoPnts | None, Meta(description="whether the adult is trans")] = None
+    characteristics: Characteristics = []
+
+
+class ChildEqualityIn(Struct, forbid_unknown_fields=True):
+    """One child's specialist characteristics, in the order of `children`."""
+
+    characteristics: Characteristics = []
+
+
 class EqualityIn(Struct, forbid_unknown_fields=True):
-    """Equality monitoring of the lead adult for the statutory return; every field optional."""
+    """Equality monitoring for the statutory return: the lead adult's nine protected characteristics of the
+    Equality Act 2010, and per person gender, trans status and specialist characteristics. Every field optional."""
 
     sex: Literal["female", "male", "prefer_not_to_say"] | None = None
     gender_identity: Literal["same_as_sex_at_birth", "different", "prefer_not_to_say"] | None = None
@@ -93,6 +116,21 @@ class EqualityIn(Struct, forbid_unknown_fields=True):
         "british_or_settled", "eu_settled_or_pre_settled", "visa_holder", "asylum_seeker", "refugee",
         "no_recourse", "other", "prefer_not_to_say",
     ] | None = None
+    pregnancy_maternity: YesNoPnts | None = None
+    marriage_civil_partnership: Literal["married", "civil_partnership", "neither", "prefer_not_to_say"] | None = None
+    adults: Annotated[list[AdultEqualityIn], Meta(max_length=6)] = []
+    children: Annotated[list[ChildEqualityIn], Meta(max_length=12)] = []
+
+
+class HouseholdIn(Struct, forbid_unknown_fields=True, kw_only=True):
+    """The household fields every record of a household shares (no safety plan, no preferences)."""
+
+    risk: RiskName
+    adults: Annotated[list[AdultIn], Meta(min_length=1, max_length=6)]
+    marac: bool = False
+    children: Annotated[list[ChildIn], Meta(max_length=12)] = []
+    needs: NeedsIn = field(default_factory=NeedsIn)
+    equality: EqualityIn = field(default_factory=EqualityIn)
 
 
 class ReferralIn(Struct, forbid_unknown_fields=True):

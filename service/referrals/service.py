@@ -17,7 +17,7 @@ from service.db import get_or_404, utcnow
 from service.errors import Conflict, Invalid, NotFound, PreconditionFailed, PreconditionRequired
 from service.reference import service as reference
 from service.referrals.models import Referral, ReferralStatus, Risk
-from service.referrals.schemas import CloseIn, EqualityIn, ReferralIn, ReferralPatch, SafetyIn
+from service.referrals.schemas import CloseIn, EqualityIn, HouseholdIn, ReferralIn, ReferralPatch, SafetyIn
 from service.vocabulary import UNMET_REASONS, WITHDRAWN_REASONS, adult_age_band, child_age_band
 
 
@@ -62,7 +62,7 @@ async def _checked_safety(session: AsyncSession, data: SafetyIn, own_id: int | N
 
 
 def _equality(data: EqualityIn) -> dict[str, Any]:
-    return {k: v for k, v in msgspec.to_builtins(data).items() if v is not None}
+    return {k: v for k, v in msgspec.to_builtins(data).items() if v is not None and v != []}
 
 
 async def create_referral(session: AsyncSession, caller: Caller, data: ReferralIn) -> Referral:
@@ -75,7 +75,37 @@ async def create_referral(session: AsyncSession, caller: Caller, data: ReferralI
         risk=Risk(data.risk), marac=data.marac, referred_on=data.referred_on, needed_by=data.needed_by,
         household={"adults": msgspec.to_builtins(data.adults), "children": msgspec.to_builtins(data.children)},
         needs=msgspec.to_builtins(data.needs), safety=safety, preferences=msgspec.to_builtins(data.preferences),
-        equality=_equality(data.equality), version=1,
+        equality=equality_record(data.equality, len(data.adults), len(data.children)), version=1,
+    )
+    session.add(referral)
+    await session.flush()
+    audit.record(session, caller, "create", "referral", referral.id)
+    return referral
+
+
+def equality_record(equality: EqualityIn, adults: int, children: int) -> dict[str, Any]:
+    """The monitoring answers as stored: unanswered fields left out; per-person lists no longer than the household."""
+    if len(equality.adults) > adults:
+        raise Invalid("equality.adults", f"{len(equality.adults)} entries for {adults} adults")
+    if len(equality.children) > children:
+        raise Invalid("equality.children", f"{len(equality.children)} entries for {children} children")
+    return _equality(equality)
+
+
+async def record_household(
+    session: AsyncSession, caller: Caller, data: HouseholdIn, *, authority: str, source: str, started_on: date,
+    provider_id: int | None,
+) -> Referral:
+    """A household supported without an officer's referral: the same fields, no safety plan, placed at once."""
+    await reference.require_authority(session, authority, field="from_authority")
+    referral = Referral(
+        authority_code=authority, created_by_key_id=caller.key_id, status=ReferralStatus.PLACED,
+        risk=Risk(data.risk), marac=data.marac, referred_on=started_on, needed_by=None,
+        household={"adults": msgspec.to_builtins(data.adults), "children": msgspec.to_builtins(data.children)},
+        needs=msgspec.to_builtins(data.needs), safety={}, preferences={},
+        equality=equality_record(data.equality, len(data.adults), len(data.children)),
+        source=source, recorded_by_provider_id=provider_id,
+        version=1,
     )
     session.add(referral)
     await session.flush()

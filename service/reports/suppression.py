@@ -175,7 +175,7 @@ def determined_cells(values: dict[Key, int], shown: dict[Key, Count], relations:
             model.add(expression == 0)
         else:
             model.add(expression <= 0)
-    found = []
+    found: list[Key] = []
     for key in candidates:
         variable = term(key)
         if isinstance(variable, int):
