@@ -1,7 +1,7 @@
 """An attacker's view of a published table, independent of the service's own check: scipy's MILP.
 
 For every hidden cell, the smallest and largest whole number it can take in any non-negative
-integer table that agrees with the shown cells, the labels ("<5" is 1 to 4, "x" at least 5) and the
+integer table that agrees with the shown cells, the labels ("<5" is 0 to 4, "x" at least 5) and the
 stated relations. A cell whose smallest and largest values meet is disclosed.
 """
 
@@ -20,7 +20,7 @@ def feasible_ranges(shown: Mapping[Hashable, object], relations: Sequence[Relati
     """Each hidden cell's range over every table a reader could build: (min, max), max may be inf."""
     hidden = [k for k, v in shown.items() if v in (SUPPRESSED, PROTECTING)]
     index = {k: i for i, k in enumerate(hidden)}
-    lower = np.array([1.0 if shown[k] == SUPPRESSED else 5.0 for k in hidden])
+    lower = np.array([0.0 if shown[k] == SUPPRESSED else 5.0 for k in hidden])
     upper = np.array([4.0 if shown[k] == SUPPRESSED else np.inf for k in hidden])
     rows, lo, hi = [], [], []
     for relation in relations:
@@ -64,7 +64,9 @@ def assert_nothing_disclosed(values: Mapping[Hashable, int], shown: Mapping[Hash
             assert shown[key] == SUPPRESSED, f"{key!r} = {value} shown as {shown[key]!r}"
         if shown[key] == PROTECTING:
             assert value >= 5, f"{key!r} = {value} hidden as x"
-        elif shown[key] != SUPPRESSED:
+        elif shown[key] == SUPPRESSED:
+            assert value <= 4, f"{key!r} = {value} hidden as <5"
+        else:
             assert shown[key] == value, f"{key!r} shown as {shown[key]!r}, is {value}"
     for key, (low, high) in feasible_ranges(shown, relations).items():
         assert low <= values[key] <= high

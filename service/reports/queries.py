@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -16,6 +17,7 @@ from service.offers.service import Offer, OfferStatus, Placement
 from service.reference.service import Authority, AuthorityNeighbour, PostcodeDistrict
 from service.referrals.service import Referral, ReferralStatus
 from service.reports.models import OccupancySnapshot
+from service.support.service import UnmetRequest
 
 
 def _in_scope(column: Any, authority: str | None) -> ColumnElement[bool]:
@@ -149,3 +151,79 @@ async def postcode_districts(session: AsyncSession, codes: list[str]) -> list[tu
         .where(PostcodeDistrict.authority_code.in_(codes))
     )
     return [(code, district, lat, lon) for code, district, lat, lon in rows if code is not None]
+
+
+# --- the statutory return: households supported in safe accommodation in the area -------------------
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One placement (or sanctuary support) in a scheme of the area, live at some time in the period."""
+
+    referral: Referral
+    placement_id: int
+    kind: str
+    host: str
+    started_on: date
+    ended_on: date | None
+    end_reason: str | None
+    destination: str | None
+
+
+async def supported_in_area(session: AsyncSession, authority: str | None, start: date, end: date) -> list[Episode]:
+    """Placements in schemes located in the authority (whoever referred the household), live in the period."""
+    rows = await session.execute(
+        select(Referral, Placement.id, Scheme.type, Scheme.authority_code, Placement.started_on,
+               Placement.ended_on, Placement.end_reason, Placement.destination)
+        .join(Placement, Placement.referral_id == Referral.id).join(Unit, Placement.unit_id == Unit.id)
+        .join(Scheme, Unit.scheme_id == Scheme.id)
+        .where(_live_during(start, end), _in_scope(Scheme.authority_code, authority))
+    )
+    return [Episode(referral, placement_id, kind.value, host, started_on, ended_on, end_reason, destination)
+            for referral, placement_id, kind, host, started_on, ended_on, end_reason, destination in rows]
+
+
+async def first_and_last_support(session: AsyncSession, referral_ids: list[int]
+                                 ) -> dict[int, tuple[date, date | None]]:
+    """For each household: when its first placement began, and when its last ended (None while one is live)."""
+    if not referral_ids:
+        return {}
+    rows = await session.execute(
+        select(Placement.referral_id, func.min(Placement.started_on), func.max(Placement.ended_on),
+               func.bool_or(Placement.ended_on.is_(None)))
+        .where(Placement.referral_id.in_(referral_ids)).group_by(Placement.referral_id)
+    )
+    return {rid: (first, None if live else last) for rid, first, last, live in rows}
+
+
+async def unmet_requests_in_area(session: AsyncSession, authority: str | None, start: date, end: date
+                                 ) -> dict[str, int]:
+    """Requests providers could not meet in the area in the period: households by reason."""
+    rows = await session.execute(
+        select(UnmetRequest.reason, func.count(UnmetRequest.id))
+        .where(UnmetRequest.requested_on.between(start, end), _in_scope(UnmetRequest.authority_code, authority))
+        .group_by(UnmetRequest.reason)
+    )
+    return {reason: n for reason, n in rows}
+
+
+async def referrals_closed_unmet(session: AsyncSession, authority: str | None, start: date, end: date) -> list[str]:
+    """The close reasons of the authority's referrals closed unmet in the period."""
+    rows = await session.scalars(
+        select(Referral.close_reason)
+        .where(Referral.outcome == "unmet", func.date(Referral.closed_at).between(start, end),
+               _in_scope(Referral.authority_code, authority))
+    )
+    return [reason or "other" for reason in rows]
+
+
+async def commissioned_stock(session: AsyncSession, authority: str | None, on: date) -> dict[str, tuple[int, int]]:
+    """Units and bed spaces of schemes commissioned under Part 4 in the area that existed on `on`, by type."""
+    rows = await session.execute(
+        select(Scheme.type, func.count(Unit.id), func.coalesce(func.sum(Unit.bedspaces), 0))
+        .join(Scheme, Unit.scheme_id == Scheme.id)
+        .where(Scheme.part4_commissioned, func.date(Scheme.created_at) <= on,
+               _in_scope(Scheme.authority_code, authority))
+        .group_by(Scheme.type)
+    )
+    return {kind.value: (units, int(bedspaces)) for kind, units, bedspaces in rows}

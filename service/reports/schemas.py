@@ -145,7 +145,8 @@ class ReturnSection(Struct):
     id: str
     title: str
     columns: list[str]
-    rows: list[list[str | int]]
+    rows: list[list[str | int | None]]
+    keys: list[str] = []  # each row's code (accommodation type, reason ...), for machines
 
 
 class AnnualReturn(Struct):
@@ -153,6 +154,7 @@ class AnnualReturn(Struct):
     authority_name: str
     financial_year: str
     period: Period
+    purpose: str
     households_supported: Count
     sections: list[ReturnSection]
     note: str

@@ -13,16 +13,17 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.audit import service as audit
 from service.caller import Caller, Role
-from service.errors import Forbidden, Invalid
+from service.errors import Forbidden
 from service.referrals.service import Referral
-from service.reports import queries
-from service.reports.annual_return import annual_return, current_financial_year, financial_year
+from service.reports import periods, queries
+from service.reports.annual_return import PURPOSES, Purpose, annual_return, current_financial_year
 from service.reports.capacity import capacity_plan
 from service.reports.exports import annual_return_csv, annual_return_xlsx
 from service.reports.models import OccupancySnapshot
@@ -47,9 +48,24 @@ from service.reports.suppression import Count, cell, group
 from service.vocabulary import CHARACTERISTICS, NOT_RECORDED, UNIT_STATUSES
 
 __all__ = [
-    "AnnualReturn", "CapacityPlan", "OccupancyReport", "UnmetNeedReport", "VacancyCount", "annual_return",
-    "annual_return_csv", "annual_return_xlsx", "capacity_plan", "current_financial_year", "financial_year",
-    "occupancy", "period", "record_snapshot", "scope_for", "unmet_need", "vacancies_today",
+    "PURPOSES",
+    "AnnualReturn",
+    "CapacityPlan",
+    "OccupancyReport",
+    "Purpose",
+    "UnmetNeedReport",
+    "VacancyCount",
+    "annual_return",
+    "annual_return_csv",
+    "annual_return_xlsx",
+    "capacity_plan",
+    "current_financial_year",
+    "occupancy",
+    "period",
+    "record_snapshot",
+    "scope_for",
+    "unmet_need",
+    "vacancies_today",
 ]
 
 MIN_FOR_STATISTICS = 5  # averages and percentiles of fewer people could single someone out
@@ -243,21 +259,17 @@ async def unmet_need(session: AsyncSession, authority: str | None, start: date, 
 # --- the period and scope of a report ------------------------------------------------------------
 
 
-def period(start: date | None, end: date | None, today: date) -> tuple[date, date]:
-    """The period asked for, widened to whole calendar months; by default the last twelve months.
+def period(start: date | None, end: date | None, today: date, label: str | None = None) -> tuple[date, date]:
+    """The fixed period a report covers (`periods.resolve`): a calendar quarter or a financial year."""
+    chosen = periods.resolve(label, start, end, today)
+    return chosen.start, chosen.end
 
-    Whole months only: with day-by-day periods, two reports a day apart differ by the people
-    referred on that one day, and a count hidden as "<5" could be read off the difference.
-    """
-    end = end or today
-    start = start or end - timedelta(days=365)
-    if start > end:
-        raise Invalid("start", "must not be after end")
-    start = start.replace(day=1)
-    end = date(end.year + end.month // 12, end.month % 12 + 1, 1) - timedelta(days=1)
-    if (end - start).days > 3 * 366:
-        raise Invalid("end", "a period is at most three years")
-    return start, end
+
+def require_filer(session: AsyncSession, caller: Caller, authority: str | None, year: int) -> None:
+    """The exact return is for a commissioner of that authority, or admin; each download is an audit row."""
+    if caller.role is Role.COMMISSIONER and (caller.authority is None or caller.authority != authority):
+        raise Forbidden("the filing copy is for a commissioner of that authority, or admin")
+    audit.record(session, caller, "annual_return.filing", "authority", f"{authority or 'all'}:{year}")
 
 
 def scope_for(caller: Caller, authority: str | None) -> str | None:

@@ -1,8 +1,9 @@
 """Small numbers: counts about people from 1 to 4 read "<5", and no arithmetic gives a hidden cell away.
 
-Primary suppression hides every count about people from 1 to 4: it reads "<5". A reader who
-knows the rules also knows that "<5" lies between 1 and 4, that a cell hidden as "x" is at least
-5 (it is hidden only to protect another cell, and only non-zero cells are), and every relation
+Primary suppression hides every count about people from 1 to 4: it reads "<5", which means what it
+says, fewer than five (0 to 4): a zero may read "<5" too when it has to be hidden to protect
+another cell. A cell hidden as "x" is at least 5 (it is hidden only to protect another cell). A
+reader is assumed to know all of this, and every relation
 the report states or implies: a column adds up to its shown total, the households of a type are
 the households from the own area plus those from elsewhere, nobody counted "with at least one
 characteristic" is missing from the counts of each characteristic ...
@@ -11,7 +12,8 @@ Secondary suppression works on the whole report at once, as a system of such rel
 cell is *determined* when every non-negative whole-number table that agrees with the shown cells,
 the labels and the relations gives it the same value (the three "<5" cells beside a shown total
 that leaves 12 for them are each 4). While some hidden cell is determined, the smallest shown
-cell that shares a relation with it is hidden as well ("x"); the test is exact (CP-SAT over
+cell that shares a relation with it is hidden as well (a zero reads "<5", anything else "x");
+zeros go first, as hiding them costs least. The test is exact (CP-SAT over
 integers, not a linear relaxation), so what is shown never pins a hidden cell down.
 
 Cells of an earlier publication that a reader already has (the quarters inside a financial year)
@@ -112,15 +114,22 @@ def protect(table: Table) -> dict[Key, Count]:
         determined = determined_cells(table.values, shown, table.relations, hidden)
         if not determined:
             return shown
-        choice = _partner(determined[0], shown, table, related)
-        if choice is None:
+        # One partner for each determined cell per round (fewer rounds of solving; a partner may
+        # turn out to be more than was needed, never less).
+        chosen: set[Key] = set()
+        for key in determined:
+            if chosen & {other for relation in related[key] for other, _ in relation.terms}:
+                continue  # a partner in one of its relations was just hidden: look again next round
+            choice = _partner(key, shown, table, related)
+            if choice is not None:
+                shown[choice] = SUPPRESSED if table.values[choice] == 0 else PROTECTING
+                chosen.add(choice)
+        if not chosen:
             raise RuntimeError(f"cannot protect {determined[0]!r}: nothing left to hide")
-        shown[choice] = PROTECTING
 
 
 def _hideable(key: Key, shown: dict[Key, Count], table: Table) -> bool:
-    value = shown[key]
-    return isinstance(value, int) and value > 0 and key not in table.published
+    return isinstance(shown[key], int) and key not in table.published
 
 
 def _partner(key: Key, shown: dict[Key, Count], table: Table, related: dict[Key, list[Relation]]) -> Key | None:
@@ -161,7 +170,7 @@ def determined_cells(values: dict[Key, int], shown: dict[Key, Count], relations:
         if key not in variables:
             label = shown[key]
             if label == SUPPRESSED:
-                variables[key] = model.new_int_var(1, 4, f"c{len(variables)}")
+                variables[key] = model.new_int_var(0, 4, f"c{len(variables)}")
             elif label == PROTECTING:
                 variables[key] = model.new_int_var(5, ceiling, f"c{len(variables)}")
             else:

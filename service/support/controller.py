@@ -6,7 +6,7 @@ import msgspec
 from litestar import Controller, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.access.service import Caller, Role
+from service.caller import Caller, Role
 from service.auth import PathId, allow
 from service.support import service
 from service.support.schemas import (

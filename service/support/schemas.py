@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from msgspec import Meta, Struct
 
-from service.referrals.schemas import HouseholdIn
+from service.referrals.service import HouseholdIn
 from service.vocabulary import INT32_MAX, Gss, ProviderSourceName, SourceName, UnableReasonName
 
 Id = Annotated[int, Meta(ge=1, le=INT32_MAX)]

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.access.service import Caller, Role
+from service.caller import Caller, Role
 from service.audit import service as audit
 from service.db import utcnow
 from service.errors import Conflict, Invalid, NotFound

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, timedelta
 
 import pytest
@@ -37,7 +38,7 @@ def test_a_financial_year_is_exactly_its_four_quarters() -> None:
     quarters = periods.quarters_in(year)
     assert [q.label for q in quarters] == ["2026-Q2", "2026-Q3", "2026-Q4", "2027-Q1"]
     assert quarters[0].start == year.start and quarters[-1].end == year.end
-    assert all(a.end + timedelta(days=1) == b.start for a, b in zip(quarters, quarters[1:], strict=False))
+    assert all(a.end + timedelta(days=1) == b.start for a, b in itertools.pairwise(quarters))
 
 
 @given(st.dates(date(2001, 1, 1), date(2099, 12, 31)), st.dates(date(2001, 1, 1), date(2099, 12, 31)))

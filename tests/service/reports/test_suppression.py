@@ -18,7 +18,7 @@ def test_counts_from_one_to_four_are_hidden() -> None:
 def test_a_lone_hidden_cell_takes_the_next_smallest_with_it() -> None:
     # 2 hidden; 15 - 7 would give it away, so 6 goes too: 6 + 2 = 8 splits as 5+3, 6+2 or 7+1.
     assert column([6, 7, 2]) == ([X, 7, S], 15)
-    assert column([12, 3, 0, 9]) == ([12, S, 0, X], 24)
+    assert column([12, 3, 0, 9]) == ([12, S, S, 9], 24)  # the zero reads <5: 3 + 0 could be 1 + 2 ...
     assert column([3, 2, 40]) == ([S, S, 40], 45)  # 3+2, 4+1, 2+3, 1+4: two hidden already protect each other
     assert column([0, 0, 8]) == ([0, 0, 8], 8)
 
@@ -41,9 +41,15 @@ def test_three_fours_would_be_pinned_without_the_second_cell() -> None:
     assert feasible_ranges(naive, table.relations) == {0: (4, 4), 1: (4, 4), 2: (4, 4)}
 
 
-def test_one_and_five_hide_their_total_too() -> None:
-    """1 and 5 with a total of 6: hiding the 5 alone leaves 1 + (at least 5) = 6, so the total goes."""
-    assert column([1, 5]) == ([S, X], X)
+def test_one_and_five_beside_their_total() -> None:
+    """1 and 5 with a total of 6: with the 5 hidden too, 6 is 0 + 6 or 1 + 5 ("<5" means 0 to 4)."""
+    assert column([1, 5]) == ([S, X], 6)
+
+
+def test_a_zero_is_hidden_as_fewer_than_five_when_that_protects_a_cell() -> None:
+    """Two small cells and a zero: 2 + 3 + 0 = 5 with a shown total; hiding the zero costs least."""
+    shown, total = column([4, 4, 0, 9])
+    assert total == 17 and shown[3] == 9 and shown[:3] == [S, S, S]
 
 
 def test_a_row_and_a_column_each_protected_in_a_table_with_margins() -> None:
