@@ -6,8 +6,8 @@ import msgspec
 from litestar import Controller, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.caller import Caller, Role
 from service.auth import PathId, allow
+from service.caller import Caller, Role
 from service.support import service
 from service.support.schemas import (
     ArrivalIn,
