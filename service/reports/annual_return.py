@@ -139,7 +139,8 @@ async def draft(session: AsyncSession, authority: str | None, year: periods.Repo
         if current is None or (episode.started_on, episode.placement_id) > (current.started_on, current.placement_id):
             last[episode.referral.id] = episode
     households = list(last.values())
-    home = {e.referral.id: (authority is None or e.referral.authority_code == e.host) for e in households}
+    # From the own area: referred by (or, for an arrival, coming from) the authority where the scheme is.
+    home = {e.referral.id: e.referral.authority_code == e.host for e in households}
     by_type: dict[str, Counter[str]] = {kind: Counter() for kind in ACCOMMODATION_TYPES}
     for e in households:
         by_type[e.kind]["own" if home[e.referral.id] else "elsewhere"] += 1

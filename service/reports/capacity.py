@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
@@ -16,9 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.matching import service as matching
 from service.referrals import service as referrals
+from service.referrals.service import Referral
 from service.reports import queries
+from service.reports.publication import protected
 from service.reports.schemas import Candidate, CapacityPlan, Period, RankedCandidate
-from service.reports.suppression import cell
+from service.reports.suppression import Table, cell
 
 SCHEME_SIZE = 10  # a candidate is a small scheme of this many units of one kind
 BEDSPACES = 4  # each candidate unit's bed spaces
@@ -33,8 +36,7 @@ async def capacity_plan(session: AsyncSession, authority: str | None, start: dat
     The re-runs share `time_limit` seconds (the deployment's solve limit); past it the rest are counted greedily.
     """
     names = await queries.authority_names(session)
-    unplaced = [r for r in await queries.referrals_made(session, authority, start, end)
-                if queries.outcome(r) in ("unmet", "open") and r.pseudonymised_at is None]
+    unplaced = [r for r in await queries.referrals_made(session, authority, start, end) if _is_unplaced(r)]
     if authority:
         areas = [authority, *await queries.neighbours(session, authority)]
     else:
@@ -56,8 +58,9 @@ async def capacity_plan(session: AsyncSession, authority: str | None, start: dat
     counts = await matching.placed_counts(problems, limits) if problem_referrals else [(0, 0)] * len(candidates)
     # Most households placed first; among equals, the kind of unit that suits the most households.
     ranked = sorted(zip(counts, candidates, strict=True), key=lambda pair: (-pair[0][0], -pair[0][1]))
+    _, shown = await protected(_unplaced_builder(session, authority), start, end)
     return CapacityPlan(
-        period=Period(start, end), authority=authority, unplaced_households=cell(len(unplaced)),
+        period=Period(start, end), authority=authority, unplaced_households=shown[("unplaced",)],
         scheme_size=SCHEME_SIZE,
         candidates=[RankedCandidate(**structs.asdict(c), authority_name=names.get(c.authority, c.authority),
                                     bedspaces=BEDSPACES, households_placed=cell(placed),
@@ -91,3 +94,18 @@ def _candidate_unit(ident: str, candidate: Candidate, lat: float, lon: float) ->
         "pets": not refuge, "accepts_nrpf": candidate.accepts_nrpf, "communal": refuge, "languages": [],
         "specialisms": [], "specialist_only": False, "available_from": "2000-01-01",
     }
+
+
+def _is_unplaced(referral: Referral) -> bool:
+    return queries.outcome(referral) in ("unmet", "open") and referral.pseudonymised_at is None
+
+
+def _unplaced_builder(session: AsyncSession, authority: str | None) -> Callable[[date, date], Awaitable[Table]]:
+    """The period's unplaced households (a count of referrals made in it: a year's is its quarters' sum)."""
+
+    async def build(start: date, end: date) -> Table:
+        table = Table()
+        table.add(("unplaced",), sum(map(_is_unplaced, await queries.referrals_made(session, authority, start, end))))
+        return table
+
+    return build

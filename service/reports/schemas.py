@@ -54,6 +54,7 @@ class OccupancyRow(Struct):
     authority: str
     authority_name: str
     type: str
+    type_name: str  # the accommodation type's name in SI 2021/991 reg. 2
     units: UnitsByStatus
     bedspaces: BedspacesByStatus
     occupancy_rate: float | None
@@ -77,6 +78,7 @@ class VacancyCount(Struct):
     authority: str
     authority_name: str
     type: str
+    type_name: str  # the accommodation type's name in SI 2021/991 reg. 2
     units: int
     bedspaces: int
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -27,6 +27,7 @@ from service.reports.annual_return import PURPOSES, Purpose, annual_return, curr
 from service.reports.capacity import capacity_plan
 from service.reports.exports import annual_return_csv, annual_return_xlsx
 from service.reports.models import OccupancySnapshot
+from service.reports.publication import TableBuilder, protected
 from service.reports.schemas import (
     AnnualReturn,
     BedspacesByStatus,
@@ -44,8 +45,8 @@ from service.reports.schemas import (
     UnmetNeedReport,
     VacancyCount,
 )
-from service.reports.suppression import Count, cell, group
-from service.vocabulary import CHARACTERISTICS, NOT_RECORDED, UNIT_STATUSES
+from service.reports.suppression import Count, Table, cell
+from service.vocabulary import CHARACTERISTICS, NOT_RECORDED, REGULATION_NAMES, UNIT_STATUSES
 
 __all__ = [
     "PURPOSES",
@@ -141,21 +142,21 @@ def _occupancy_rate(bedspaces: dict[str, int]) -> float | None:
     return round(bedspaces["occupied"] / usable, 3) if usable else None
 
 
-def _occupancy_row(key: Key, name: str, stock: _Stock, bedspace_days: dict[str, int] | None, flows: _Flows
-                   ) -> OccupancyRow:
+def _occupancy_row(key: Key, name: str, stock: _Stock, bedspace_days: dict[str, int] | None, flows: _Flows,
+                   shown: dict[Hashable, Count]) -> OccupancyRow:
     code, kind = key
     mean, median, _ = _stats(flows.stays.get(key, []))
     units_total = sum(stock.units.values())
-    ended = cell(flows.ended[key])
+    ended = shown.get(("ended", *key), 0)
     return OccupancyRow(
-        authority=code, authority_name=name, type=kind,
+        authority=code, authority_name=name, type=kind, type_name=REGULATION_NAMES.get(kind, kind),
         # Occupied and held units are households (placed, or offered a room): counts about people.
         units=UnitsByStatus(available=stock.units["available"], held=cell(stock.units["held"]),
                             occupied=cell(stock.units["occupied"]), unavailable=stock.units["unavailable"]),
         bedspaces=BedspacesByStatus(**stock.bedspaces),
         # Over the period's snapshots; with none in the period yet, today's stock.
         occupancy_rate=_occupancy_rate(bedspace_days or stock.bedspaces),
-        placements_started=cell(flows.started[key]), placements_ended=ended,
+        placements_started=shown.get(("started", *key), 0), placements_ended=ended,
         average_stay_days=mean, median_stay_days=median,
         turnover=round(flows.ended[key] / units_total, 2) if units_total and isinstance(ended, int) else None,
     )
@@ -174,6 +175,7 @@ async def occupancy(session: AsyncSession, authority: str | None, start: date, e
         stock[(code, kind)].units[status] = units
         stock[(code, kind)].bedspaces[status] = bedspaces
     flows = _flows(await queries.placements_during(session, authority, start, end), start, end)
+    _, shown = await protected(_flow_builder(session, authority), start, end)
 
     keys = sorted(set(stock) | set(bedspace_days) | set(flows.started) | set(flows.ended))
     return OccupancyReport(
@@ -181,32 +183,35 @@ async def occupancy(session: AsyncSession, authority: str | None, start: date, e
         series=[OccupancyPoint(date=on, type=kind, **{f"{s}_bedspaces": v[s] for s in UNIT_STATUSES})
                 for (on, kind), v in sorted(series.items())],
         by_authority_and_type=[_occupancy_row(key, names.get(key[0], key[0]), stock[key], bedspace_days.get(key),
-                                              flows) for key in keys],
+                                              flows, shown) for key in keys],
     )
+
+
+def _flow_builder(session: AsyncSession, authority: str | None) -> TableBuilder:
+    """Placements begun and ended in a period, by authority and type: counts of households."""
+
+    async def build(start: date, end: date) -> Table:
+        flows = _flows(await queries.placements_during(session, authority, start, end), start, end)
+        table = Table()
+        for key, n in flows.started.items():
+            table.add(("started", *key), n)
+        for key, n in flows.ended.items():
+            table.add(("ended", *key), n)
+        return table
+
+    return build
 
 
 async def vacancies_today(session: AsyncSession, authority: str | None) -> list[VacancyCount]:
     """Available units and bed spaces by authority and type, now."""
     names = await queries.authority_names(session)
-    return [VacancyCount(authority=code, authority_name=names.get(code, code), type=kind, units=units,
+    return [VacancyCount(authority=code, authority_name=names.get(code, code), type=kind,
+                         type_name=REGULATION_NAMES.get(kind, kind), units=units,
                          bedspaces=bedspaces)
             for code, kind, units, bedspaces in await queries.available_now(session, authority)]
 
 
 # --- unmet need ----------------------------------------------------------------------------------
-
-
-def _breakdown(referral_list: Iterable[Referral], value_of: Callable[[Referral], Iterable[str]]) -> list[Breakdown]:
-    """Referrals, placed and unmet by one attribute's values; each column suppressed as a group."""
-    counts: dict[str, Counter[str]] = defaultdict(Counter)
-    for referral in referral_list:
-        outcome = queries.outcome(referral)
-        for value in value_of(referral):
-            counts[value]["referrals"] += 1
-            counts[value][outcome] += 1
-    values = sorted(counts)
-    referrals, placed, unmet = (group([counts[v][name] for v in values]) for name in ("referrals", "placed", "unmet"))
-    return [Breakdown(value=v, referrals=referrals[i], placed=placed[i], unmet=unmet[i]) for i, v in enumerate(values)]
 
 
 def _needs_flags(referral: Referral) -> list[str]:
@@ -220,39 +225,88 @@ def _needs_flags(referral: Referral) -> list[str]:
     return flags or ["none"]
 
 
+COLUMNS = ("referrals", "placed", "unmet")
+
+
 def _equality(characteristic: str) -> Callable[[Referral], list[str]]:
-    return lambda referral: [referral.equality.get(characteristic, NOT_RECORDED)]
+    return lambda referral: [str(referral.equality.get(characteristic, NOT_RECORDED))]
 
 
-def _grouped(counts: dict[str, int]) -> list[tuple[str, Count]]:
-    """Counts by name, in name order, suppressed as a group."""
-    names = sorted(counts)
-    return list(zip(names, group([counts[name] for name in names]), strict=True))
+def _unmet_builder(session: AsyncSession, authority: str | None) -> TableBuilder:
+    """The unmet-need report's counts about people for a period, and the relations the report shows."""
+
+    async def build(start: date, end: date) -> Table:
+        referral_list = await queries.referrals_made(session, authority, start, end)
+        t = Table()
+        total = t.add(("referrals",), len(referral_list))
+        outcomes = Counter(queries.outcome(r) for r in referral_list)
+        t.add_sum(total, [t.add(("outcome", o), outcomes[o]) for o in queries.OUTCOMES])
+        column_total = {"referrals": total, "placed": ("outcome", "placed"), "unmet": ("outcome", "unmet")}
+        reasons = Counter(r.close_reason or "other" for r in referral_list if queries.outcome(r) == "unmet")
+        t.add_sum(("outcome", "unmet"), [t.add(("reason", name), n) for name, n in sorted(reasons.items())])
+        for name, n in (await queries.declined_by_reason(session, authority, start, end)).items():
+            t.add(("declined", name), n)
+
+        def breakdown(prefix: tuple[str, ...], labels: list[str], value_of: Callable[[Referral], Iterable[str]],
+                      partition: bool) -> None:
+            counts: dict[str, Counter[str]] = {label: Counter() for label in labels}
+            for referral in referral_list:
+                for value in value_of(referral):
+                    counts.setdefault(value, Counter())
+                    counts[value]["referrals"] += 1
+                    counts[value][queries.outcome(referral)] += 1
+            for value, c in counts.items():
+                keys = {col: t.add((*prefix, value, col), c[col]) for col in COLUMNS}
+                t.add_at_most([keys["placed"], keys["unmet"]], keys["referrals"])
+                if not partition:
+                    for col in COLUMNS:
+                        t.add_at_most([keys[col]], column_total[col])
+            if partition:
+                for col in COLUMNS:
+                    t.add_sum(column_total[col], [(*prefix, value, col) for value in counts])
+
+        breakdown(("risk",), list(RISKS), lambda r: [r.risk.value], partition=True)
+        for name in CHARACTERISTICS:
+            breakdown(("char", name), [], _equality(name), partition=True)
+        breakdown(("needs",), [], _needs_flags, partition=False)
+        placements = await queries.placements_started(session, authority, start, end)
+        started = t.add(("placements",), len(placements))
+        t.add_at_most([t.add(("out_of_area",), sum(1 for *_, home, host in placements if home != host))], started)
+        return t
+
+    return build
+
+
+def _rows(shown: dict[Hashable, Count], prefix: tuple[str, ...]) -> list[Breakdown]:
+    values = sorted({key[len(prefix)] for key in shown if isinstance(key, tuple) and key[:len(prefix)] == prefix
+                     and len(key) == len(prefix) + 2})
+    return [Breakdown(value=v, **{col: shown[(*prefix, v, col)] for col in COLUMNS}) for v in values]
 
 
 async def unmet_need(session: AsyncSession, authority: str | None, start: date, end: date) -> UnmetNeedReport:
     """Households not placed or closed unmet, offers declined, by reason, risk and characteristic."""
-    referral_list = await queries.referrals_made(session, authority, start, end)
-    outcomes = Counter(queries.outcome(r) for r in referral_list)
-    reasons = Counter(r.close_reason or "other" for r in referral_list if queries.outcome(r) == "unmet")
-    declined = await queries.declined_by_reason(session, authority, start, end)
+    _, shown = await protected(_unmet_builder(session, authority), start, end)
     placements = await queries.placements_started(session, authority, start, end)
     _, median, p90 = _stats([(started_on - referred_on).days for started_on, referred_on, _, _ in placements])
-    by_risk = {row.value: row for row in _breakdown(referral_list, lambda r: [r.risk.value])}
-    placed, unmet, withdrawn, still_open = group([outcomes[o] for o in queries.OUTCOMES])
+    by_risk = {row.value: row for row in _rows(shown, ("risk",))}
+    named = sorted((key[1], value) for key, value in shown.items() if isinstance(key, tuple) and len(key) == 2
+                   and key[0] in ("reason", "declined"))
     return UnmetNeedReport(
-        period=Period(start, end), authority=authority, referrals=cell(len(referral_list)),
-        placed=placed, unmet=unmet, withdrawn=withdrawn, open=still_open,
-        by_reason=[HouseholdsByReason(reason=name, households=n) for name, n in _grouped(reasons)],
-        declined_offers_by_reason=[OffersByReason(reason=name, offers=n) for name, n in _grouped(declined)],
+        period=Period(start, end), authority=authority, referrals=shown[("referrals",)],
+        placed=shown[("outcome", "placed")], unmet=shown[("outcome", "unmet")],
+        withdrawn=shown[("outcome", "withdrawn")], open=shown[("outcome", "open")],
+        by_reason=[HouseholdsByReason(reason=name, households=shown[("reason", name)])
+                   for name, _ in named if ("reason", name) in shown],
+        declined_offers_by_reason=[OffersByReason(reason=name, offers=shown[("declined", name)])
+                                   for name, _ in named if ("declined", name) in shown],
         by_risk=[RiskBreakdown(risk=risk, referrals=row.referrals, placed=row.placed, unmet=row.unmet)
                  for risk in RISKS if (row := by_risk.get(risk)) is not None],
         by_characteristic={
-            **{name: _breakdown(referral_list, _equality(name)) for name in CHARACTERISTICS},
-            "needs": _breakdown(referral_list, _needs_flags),
+            **{name: _rows(shown, ("char", name)) for name in CHARACTERISTICS},
+            "needs": _rows(shown, ("needs",)),
         },
-        out_of_area_placements=cell(sum(1 for *_, home, host in placements if home != host)),
-        time_to_placement_days=TimeToPlacement(placements=cell(len(placements)), median=median, p90=p90),
+        out_of_area_placements=shown[("out_of_area",)],
+        time_to_placement_days=TimeToPlacement(placements=shown[("placements",)], median=median, p90=p90),
     )
 
 

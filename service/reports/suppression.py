@@ -114,18 +114,12 @@ def protect(table: Table) -> dict[Key, Count]:
         determined = determined_cells(table.values, shown, table.relations, hidden)
         if not determined:
             return shown
-        # One partner for each determined cell per round (fewer rounds of solving; a partner may
-        # turn out to be more than was needed, never less).
-        chosen: set[Key] = set()
-        for key in determined:
-            if chosen & {other for relation in related[key] for other, _ in relation.terms}:
-                continue  # a partner in one of its relations was just hidden: look again next round
-            choice = _partner(key, shown, table, related)
-            if choice is not None:
-                shown[choice] = SUPPRESSED if table.values[choice] == 0 else PROTECTING
-                chosen.add(choice)
-        if not chosen:
+        # One partner per round, for the first cell pinned down: hiding it may free others too,
+        # so the next round looks again rather than hide a partner for each at once.
+        choice = _partner(determined[0], shown, table, related)
+        if choice is None:
             raise RuntimeError(f"cannot protect {determined[0]!r}: nothing left to hide")
+        shown[choice] = SUPPRESSED if table.values[choice] == 0 else PROTECTING
 
 
 def _hideable(key: Key, shown: dict[Key, Count], table: Table) -> bool:
@@ -158,12 +152,45 @@ def _partner(key: Key, shown: dict[Key, Count], table: Table, related: dict[Key,
 
 def determined_cells(values: dict[Key, int], shown: dict[Key, Count], relations: Sequence[Relation],
                      candidates: Iterable[Key]) -> list[Key]:
-    """Which of the hidden `candidates` take one value only, in every whole-number table a reader can build."""
-    candidates = list(candidates)
-    if not candidates:
+    """Which of the hidden `candidates` take one value only, in every whole-number table a reader can build.
+
+    Shown cells are constants, so the hidden cells fall apart into components joined by the
+    relations they share; each component is solved on its own (small models, quick answers).
+    """
+    wanted = [k for k in candidates if is_hidden(shown[k])]
+    if not wanted:
         return []
-    model = cp_model.CpModel()
+    parent: dict[Key, Key] = {}
+
+    def root(key: Key) -> Key:
+        parent.setdefault(key, key)
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    live = []
+    for relation in relations:
+        hidden = [k for k, _ in relation.terms if is_hidden(shown[k])]
+        if hidden:
+            live.append((relation, hidden[0]))
+            for other in hidden[1:]:
+                parent[root(other)] = root(hidden[0])
+    by_component: dict[Key, list[Relation]] = defaultdict(list)
+    for relation, first in live:
+        by_component[root(first)].append(relation)
     ceiling = max(10, 2 * sum(values.values()))
+    found: list[Key] = []
+    for component, members in by_component.items():
+        keys = [k for k in wanted if root(k) == component]
+        if keys:
+            found += _determined_in(values, shown, members, keys, ceiling)
+    return found
+
+
+def _determined_in(values: dict[Key, int], shown: dict[Key, Count], relations: list[Relation], keys: list[Key],
+                   ceiling: int) -> list[Key]:
+    model = cp_model.CpModel()
     variables: dict[Key, cp_model.IntVar | int] = {}
 
     def term(key: Key) -> cp_model.IntVar | int:
@@ -185,12 +212,11 @@ def determined_cells(values: dict[Key, int], shown: dict[Key, Count], relations:
         else:
             model.add(expression <= 0)
     found: list[Key] = []
-    for key in candidates:
+    for index, key in enumerate(keys):
         variable = term(key)
-        if isinstance(variable, int):
-            continue
+        assert not isinstance(variable, int)
         # Can the reader's table give this cell any value but the true one?
-        other = model.new_bool_var(f"other{len(found)}_{id(key)}")
+        other = model.new_bool_var(f"other{index}")
         model.add(variable != values[key]).only_enforce_if(other)
         model.clear_assumptions()
         model.add_assumptions([other])
@@ -198,9 +224,8 @@ def determined_cells(values: dict[Key, int], shown: dict[Key, Count], relations:
         solver.parameters.num_workers = 1
         solver.parameters.max_time_in_seconds = 10.0
         status = solver.solve(model)
-        if status == cp_model.INFEASIBLE:
-            found.append(key)
-        elif status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):  # undecided: treat as determined, hide more
+        # Infeasible: pinned down. Undecided in the time allowed: treated as pinned, so more is hidden.
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             found.append(key)
     return found
 

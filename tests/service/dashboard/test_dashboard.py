@@ -208,10 +208,13 @@ async def test_admin_chooses_an_authority_and_a_period(
     everyone = await client.get("/dashboard")
     assert '<option value="" selected>All authorities</option>' in everyone.text
     assert len(re.findall(r'<option value="E\d{8}"', everyone.text)) > 100
-    leeds = await client.get("/dashboard", params={"authority": LEEDS, "start": "2026-01-01", "end": "2026-06-30"})
+    leeds = await client.get("/dashboard", params={"authority": LEEDS, "start": "2026-04-02", "end": "2026-06-30"})
     assert leeds.status_code == 200
-    assert f'<option value="{LEEDS}" selected>' in leeds.text and 'value="2026-01-01"' in leeds.text
-    assert "1 January 2026 to 30 June 2026" in leeds.text
+    # Periods are fixed (calendar quarters, financial years): the window widens to April-June.
+    assert f'<option value="{LEEDS}" selected>' in leeds.text and 'value="2026-04-01"' in leeds.text
+    assert "1 April 2026 to 30 June 2026" in leeds.text
+    spanning = await client.get("/dashboard", params={"start": "2026-01-01", "end": "2026-06-30"})
+    assert spanning.status_code == 422 and "one period" in spanning.text
     bad = await client.get("/dashboard", params={"start": "2026-07-01", "end": "2026-01-01"})
     assert bad.status_code == 422 and "start" in bad.text and 'role="alert"' in bad.text
     garbled = await client.get("/dashboard", params={"start": "yesterday"})
