@@ -18,6 +18,7 @@ from service.reference.models import PostcodeDistrict
 from service.referrals.models import Referral, ReferralStatus, Risk
 from service.reports import service as reports
 from service.reports.models import OccupancySnapshot
+from service.support import service as support
 
 DEMO_PREFIX = "Demo: "
 KIRKLEES = "E08000034"
@@ -92,11 +93,33 @@ async def load_demo(session: AsyncSession) -> dict[str, int]:
                 unit.step_free = True
                 session.add(unit)
                 counts["units"] += 1
+        if name in SANCTUARY:  # the council's sanctuary scheme: homes made safe, never matched
+            scheme = _scheme(provider, f"{name} sanctuary scheme", SchemeType.SANCTUARY,
+                             rng.choice(districts[authority]), {"accepts_children": True}, rng,
+                             genders=["female", "male", "non_binary"])
+            session.add(scheme)
+            await session.flush()
+            counts["schemes"] += 1
+            for unit_index in range(SANCTUARY[name]):
+                session.add(_unit(scheme, f"Home {unit_index + 1}", 1, rng, now, 0))
+                counts["units"] += 1
     await session.flush()
     counts.update(await _history(session, rng, districts))
     counts.update(await _todays_work(session, rng, districts))
     return counts
 
+
+# Providers that run their council's sanctuary scheme, and how many homes each can have fitted out at once.
+SANCTUARY = {"Colne Valley Housing Trust": 24, "Leeds Sanctuary Housing": 16}
+SOURCES = ["helpline", "helpline", "agency", "self", "other_council"]
+# How support ended: in their own homes most households stop needing it; elsewhere most move on.
+SANCTUARY_ENDS = ["no_longer_needed", "no_longer_needed", "no_longer_needed", "planned_move_on", "other"]
+OTHER_ENDS = ["planned_move_on", "planned_move_on", "no_longer_needed", "left_before_planned_end", "asked_to_leave",
+              "transferred"]
+CHARACTERISTICS = ["black_and_minoritised", "mental_health", "disabled", "lgbt_plus", "substance_use", "nrpf",
+                   "young_person", "older_person"]
+TRANS = ["no"] * 7 + ["yes", "prefer_not_to_say"]
+UNMET_REQUESTS = ["capacity", "capacity", "capacity", "needs_not_met", "risk_too_high", "nrpf", "household_size"]
 
 # Equality monitoring answers the demo households give (fictional, drawn at random).
 EQUALITY = {
@@ -106,26 +129,32 @@ EQUALITY = {
     "age_band": ["18-24", "25-34", "25-34", "35-44", "45-54", "55-64"],
     "sexual_orientation": ["heterosexual", "heterosexual", "gay_or_lesbian", "bisexual", "prefer_not_to_say"],
     "religion": ["none", "christian", "muslim", "sikh", "prefer_not_to_say"],
+    "pregnancy_maternity": ["no", "no", "no", "yes", "prefer_not_to_say"],
+    "marriage_civil_partnership": ["neither", "neither", "married", "prefer_not_to_say"],
 }
 UNMET = ["wheelchair", "boy_age", "nrpf", "household_size", "language", "capacity", "capacity", "excluded_area"]
 DESTINATIONS = ["own_tenancy", "social_housing", "move_on", "private_rented", "family_or_friends", "unknown"]
 
 
 def _household(rng: random.Random, districts: dict[str, list[PostcodeDistrict]], authority: str,
-               referred_on: datetime) -> Referral:
+               referred_on: datetime, gender: str = "female") -> Referral:
     children = [{"age": rng.randint(0, 15), "sex": rng.choice(["female", "male"])}
                 for _ in range(rng.choice([0, 0, 1, 1, 2, 3]))]
     home = rng.choice(districts[authority])
     return Referral(
         authority_code=authority, status=ReferralStatus.OPEN, risk=rng.choice(list(Risk)),
         marac=rng.random() < 0.3, referred_on=referred_on.date(), needed_by=None,
-        household={"adults": [{"gender": "female", "age": rng.randint(19, 60)}], "children": children},
+        household={"adults": [{"gender": gender, "age": rng.randint(19, 60)}], "children": children},
         needs={"wheelchair": rng.random() < 0.05, "nrpf": rng.random() < 0.08, "languages": [],
                "interpreter_ok": True},
         safety={"perpetrator_locations": [{"district": home.district}], "min_distance_km": 8.0,
                 "exclude_authorities": [], "exclude_districts": [], "separate_from": []},
         preferences={"types": [], "near": None},
-        equality={field: rng.choice(values) for field, values in EQUALITY.items()},
+        equality={**{field: rng.choice(values) for field, values in EQUALITY.items()},
+                  "adults": [{"trans": rng.choice(TRANS),
+                              "characteristics": rng.sample(CHARACTERISTICS, rng.choice([0, 0, 1, 1, 2]))}],
+                  "children": [{"characteristics": rng.sample(["disabled", "mental_health"], rng.choice([0, 0, 0, 1]))}
+                               for _ in children]},
     )
 
 
@@ -142,18 +171,25 @@ async def _history(
     authorities = [code for _, code in PROVIDERS]
     placed = 0
     for unit, scheme in units:
+        gender = "male" if scheme.genders == ["male"] else "female"
         if unit.status is UnitStatus.OCCUPIED:  # a household lives there now
             home = scheme.authority_code if rng.random() < 0.8 else rng.choice(authorities)
             started = now - timedelta(days=rng.randint(3, 150))
-            await _placement(session, _household(rng, districts, home, started - timedelta(days=rng.randint(0, 20))),
-                             unit, started, None, rng)
+            household = _household(rng, districts, home, started - timedelta(days=rng.randint(0, 20)), gender)
+            await _placement(session, household, unit, scheme, started, None, rng)
             placed += 1
         elif unit.status is UnitStatus.AVAILABLE and rng.random() < 0.5:  # a household moved on
             ended = now - timedelta(days=rng.randint(2, 60))
             started = ended - timedelta(days=rng.randint(20, 120))
-            await _placement(session, _household(rng, districts, scheme.authority_code, started - timedelta(days=5)),
-                             unit, started, ended, rng)
+            household = _household(rng, districts, scheme.authority_code, started - timedelta(days=5), gender)
+            await _placement(session, household, unit, scheme, started, ended, rng)
             placed += 1
+    for provider in await session.scalars(select(Provider).where(Provider.name.startswith(DEMO_PREFIX))):
+        for _ in range(rng.randint(2, 6)):  # requests for a place the provider could not meet
+            session.add(support.UnmetRequest(
+                provider_id=provider.id, authority_code=provider.authority_code,
+                requested_on=(now - timedelta(days=rng.randint(1, 170))).date(), reason=rng.choice(UNMET_REQUESTS),
+                source=rng.choice(["officer", *SOURCES]), adults=1, children=rng.choice([0, 1, 2, 3])))
     for _ in range(40):  # households not placed, some after declined offers
         referral = _household(rng, districts, rng.choice(authorities[:3] + [KIRKLEES] * 3),
                               now - timedelta(days=rng.randint(5, 170)))
@@ -256,8 +292,11 @@ def _give_need(referral: Referral, reason: str) -> None:
     referral.needs, referral.household = needs, household
 
 
-async def _placement(session: AsyncSession, referral: Referral, unit: Unit, started: datetime,
+async def _placement(session: AsyncSession, referral: Referral, unit: Unit, scheme: Scheme, started: datetime,
                      ended: datetime | None, rng: random.Random) -> None:
+    if rng.random() < 0.25:  # reached the provider without an officer's referral
+        referral.source, referral.recorded_by_provider_id = rng.choice(SOURCES), scheme.provider_id
+        referral.safety, referral.preferences = {}, {}
     referral.status = ReferralStatus.PLACED if ended is None else ReferralStatus.CLOSED
     if ended is not None:
         referral.outcome, referral.close_reason, referral.closed_at = "placed", "placed", ended
@@ -269,7 +308,10 @@ async def _placement(session: AsyncSession, referral: Referral, unit: Unit, star
     await session.flush()
     session.add(Placement(offer_id=offer.id, referral_id=referral.id, unit_id=unit.id, started_on=started.date(),
                           ended_on=ended.date() if ended else None,
-                          destination=rng.choice(DESTINATIONS) if ended else None))
+                          destination=(("remained_in_own_home" if scheme.type is SchemeType.SANCTUARY
+                                        else rng.choice(DESTINATIONS)) if ended else None),
+                          end_reason=rng.choice(SANCTUARY_ENDS if scheme.type is SchemeType.SANCTUARY
+                                                else OTHER_ENDS) if ended else None))
 
 
 def _scheme(
@@ -290,7 +332,9 @@ def _scheme(
         address=f"{rng.randint(1, 200)} Example Street, {district.district} (fictional)",
         lat=district.lat, lon=district.lon, genders=genders or ["female"],
         languages=languages or sorted({"en", rng.choice(["ur", "pa", "pl", "ro", "ar", "ku", "so"])}),
-        specialisms=specialisms or [], specialist_only=bool(specialisms), **values,
+        specialisms=specialisms or [], specialist_only=bool(specialisms),
+        # The council commissions most of it under Part 4; a few safe houses run on other money.
+        part4_commissioned=scheme_type is not SchemeType.OTHER_SAFE or rng.random() < 0.5, **values,
     )
 
 

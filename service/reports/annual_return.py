@@ -187,6 +187,8 @@ async def draft(session: AsyncSession, authority: str | None, year: periods.Repo
         parts = [d.count(("ind", kind, p), people_by_type[kind][p]) for p in PEOPLE]
         all_key = d.count(("ind", kind, "all"), sum(people_by_type[kind].values()))
         t.add_sum(all_key, parts)
+        # Every household has an adult: a reader knows households <= adults, type by type.
+        t.relations.append(Relation((((("hh", kind, "all")), 1), *((p, -1) for p in parts[:-1])), equal=False))
         rows.append((kind, REGULATION_NAMES[kind], [*parts, all_key]))
     total_people = []
     for column in (*PEOPLE, "all"):

@@ -109,17 +109,56 @@ def protect(table: Table) -> dict[Key, Count]:
     for relation in table.relations:
         for key, _ in relation.terms:
             related[key].append(relation)
+    ceiling = max(10, 2 * sum(table.values.values()))
+    answers: dict[frozenset[tuple[Key, Count]], list[Key]] = {}  # a component, as shown, and its pinned cells
     while True:
-        hidden = [k for k, v in shown.items() if is_hidden(v) and related[k]]
-        determined = determined_cells(table.values, shown, table.relations, hidden)
-        if not determined:
+        pinned = []
+        for relations, keys in _components(shown, table.relations):
+            signature = frozenset((k, shown[k]) for relation in relations for k, _ in relation.terms)
+            if signature not in answers:
+                answers[signature] = _determined_in(table.values, shown, relations, keys, ceiling)
+            if answers[signature]:
+                pinned.append(answers[signature][0])
+        if not pinned:
             return shown
-        # One partner per round, for the first cell pinned down: hiding it may free others too,
-        # so the next round looks again rather than hide a partner for each at once.
-        choice = _partner(determined[0], shown, table, related)
-        if choice is None:
-            raise RuntimeError(f"cannot protect {determined[0]!r}: nothing left to hide")
-        shown[choice] = SUPPRESSED if table.values[choice] == 0 else PROTECTING
+        # Components are independent: one partner in each that has a pinned cell, for its first one.
+        # Hiding it may free the others, so the next round looks again rather than hide more at once.
+        chosen = 0
+        for key in pinned:
+            choice = _partner(key, shown, table, related)
+            if choice is not None and _hideable(choice, shown, table):
+                shown[choice] = SUPPRESSED if table.values[choice] == 0 else PROTECTING
+                chosen += 1
+        if not chosen:
+            raise RuntimeError(f"cannot protect {pinned[0]!r}: nothing left to hide")
+
+
+def _components(shown: dict[Key, Count], relations: Sequence[Relation]) -> list[tuple[list[Relation], list[Key]]]:
+    """The hidden cells joined by the relations they share (shown cells are constants): relations and cells."""
+    parent: dict[Key, Key] = {}
+
+    def root(key: Key) -> Key:
+        parent.setdefault(key, key)
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    live = []
+    for relation in relations:
+        hidden = [k for k, _ in relation.terms if is_hidden(shown[k])]
+        if hidden:
+            live.append((relation, hidden[0]))
+            for other in hidden[1:]:
+                parent[root(other)] = root(hidden[0])
+    by_root: dict[Key, tuple[list[Relation], dict[Key, None]]] = {}
+    for relation, first in live:
+        members = by_root.setdefault(root(first), ([], {}))
+        members[0].append(relation)
+        for key, _ in relation.terms:
+            if is_hidden(shown[key]):
+                members[1][key] = None
+    return [(rels, list(keys)) for rels, keys in by_root.values()]
 
 
 def _hideable(key: Key, shown: dict[Key, Count], table: Table) -> bool:
@@ -152,39 +191,14 @@ def _partner(key: Key, shown: dict[Key, Count], table: Table, related: dict[Key,
 
 def determined_cells(values: dict[Key, int], shown: dict[Key, Count], relations: Sequence[Relation],
                      candidates: Iterable[Key]) -> list[Key]:
-    """Which of the hidden `candidates` take one value only, in every whole-number table a reader can build.
-
-    Shown cells are constants, so the hidden cells fall apart into components joined by the
-    relations they share; each component is solved on its own (small models, quick answers).
-    """
-    wanted = [k for k in candidates if is_hidden(shown[k])]
-    if not wanted:
-        return []
-    parent: dict[Key, Key] = {}
-
-    def root(key: Key) -> Key:
-        parent.setdefault(key, key)
-        while parent[key] != key:
-            parent[key] = parent[parent[key]]
-            key = parent[key]
-        return key
-
-    live = []
-    for relation in relations:
-        hidden = [k for k, _ in relation.terms if is_hidden(shown[k])]
-        if hidden:
-            live.append((relation, hidden[0]))
-            for other in hidden[1:]:
-                parent[root(other)] = root(hidden[0])
-    by_component: dict[Key, list[Relation]] = defaultdict(list)
-    for relation, first in live:
-        by_component[root(first)].append(relation)
+    """Which of the hidden `candidates` take one value only, in every whole-number table a reader can build."""
+    wanted = set(candidates)
     ceiling = max(10, 2 * sum(values.values()))
     found: list[Key] = []
-    for component, members in by_component.items():
-        keys = [k for k in wanted if root(k) == component]
-        if keys:
-            found += _determined_in(values, shown, members, keys, ceiling)
+    for members, keys in _components(shown, relations):
+        chosen = [k for k in keys if k in wanted]
+        if chosen:
+            found += _determined_in(values, shown, members, chosen, ceiling)
     return found
 
 

@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.audit.models import AuditEvent
 from service.db import utcnow
-from service.reports import annual_return, periods
+from service.demo import load_demo
+from service.reports import annual_return, capacity, periods
+from service.reports import service as reports
 from service.reports.suppression import PROTECTING, SUPPRESSED
 from tests.disclosure import assert_nothing_disclosed
 from tests.service.conftest import KIRKLEES, LEEDS, World, make_unit, scheme_body
@@ -168,3 +170,36 @@ async def test_the_default_copy_is_the_published_one(client: AsyncClient, world:
     response = await client.get("/api/v1/reports/annual-return", headers=world.auth("admin"),
                                 params={"year": YEAR, "authority": KIRKLEES, "format": "csv"})
     assert "<5" in response.text and "publication" in response.headers["content-disposition"]
+
+
+async def test_the_demo_data_gives_every_section_of_the_return_figures(
+    session_maker: async_sessionmaker[AsyncSession],
+) -> None:
+    async with session_maker() as session, session.begin():
+        await load_demo(session)
+    async with session_maker() as session:
+        report = await annual_return.annual_return(session, KIRKLEES, YEAR, "filing")
+    sections = {s.id: s for s in report.sections}
+    for ident, section in sections.items():
+        assert any(isinstance(v, int) and v > 0 for row in section.rows for v in row[1:]), ident
+    by_type = {row[0]: row[1:] for row in sections["households_by_type"].rows}
+    assert by_type["Sanctuary scheme"][0] > 0 and by_type["Total"][2] > 0  # sanctuary; households from elsewhere
+    sources = dict((row[0], row[1]) for row in sections["households_by_source"].rows)
+    assert sources["National Domestic Abuse Helpline"] > 0
+    assert next(iter(sections["unable_to_support_by_reason"].keys)) == "capacity"
+    assert sections["commissioned_by_type"].rows[3][2] > 0  # sanctuary units commissioned
+
+
+async def test_every_report_published_from_the_demo_data_pins_no_hidden_cell_down(
+    session_maker: async_sessionmaker[AsyncSession],
+) -> None:
+    async with session_maker() as session, session.begin():
+        await load_demo(session)
+    year = periods.financial_year(YEAR)
+    async with session_maker() as session:
+        draft = await annual_return.draft(session, KIRKLEES, year)
+        assert_nothing_disclosed(draft.table.values, draft.table.protect(), draft.table.relations)
+        for builder in (reports._unmet_builder, reports._flow_builder, capacity._unplaced_builder):
+            for authority in (KIRKLEES, None):
+                table, shown = await reports.protected(builder(session, authority), year.start, year.end)
+                assert_nothing_disclosed(table.values, shown, table.relations)
