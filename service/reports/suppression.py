@@ -225,23 +225,34 @@ def _determined_in(values: dict[Key, int], shown: dict[Key, Count], relations: l
             model.add(expression == 0)
         else:
             model.add(expression <= 0)
-    found: list[Key] = []
+    # Find readers' tables in which hidden cells differ from the truth; every cell that differs in
+    # one is free. Ask again for the rest until none can differ: those are pinned down. Hints point
+    # each cell away from its true value, so one solve usually frees most of them.
+    differs = {}
     for index, key in enumerate(keys):
         variable = term(key)
         assert not isinstance(variable, int)
-        # Can the reader's table give this cell any value but the true one?
-        other = model.new_bool_var(f"other{index}")
-        model.add(variable != values[key]).only_enforce_if(other)
+        true = values[key]
+        differs[key] = model.new_bool_var(f"differs{index}")
+        model.add(variable != true).only_enforce_if(differs[key])
+        model.add_hint(variable, true + 1 if shown[key] == PROTECTING or true < 4 else true - 1)
+    remaining = list(keys)
+    for attempt in range(len(keys) + 1):
+        some = model.new_bool_var(f"some{attempt}")
+        model.add_bool_or([differs[k] for k in remaining]).only_enforce_if(some)
         model.clear_assumptions()
-        model.add_assumptions([other])
+        model.add_assumptions([some])
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
         solver.parameters.max_time_in_seconds = 10.0
         status = solver.solve(model)
-        # Infeasible: pinned down. Undecided in the time allowed: treated as pinned, so more is hidden.
+        # Infeasible: the rest are pinned down. Undecided in the time allowed: treated as pinned (more is hidden).
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            found.append(key)
-    return found
+            return remaining
+        remaining = [k for k in remaining if solver.value(term(k)) == values[k]]
+        if not remaining:
+            return []
+    return remaining
 
 
 def group(values: Sequence[int]) -> list[Count]:

@@ -48,6 +48,8 @@ def _equality_fields() -> list[tuple[str, str, list[tuple[str, str]]]]:
     equality = next(f.type for f in msgspec.structs.fields(ReferralIn) if f.name == "equality")
     for f in msgspec.structs.fields(equality):
         values = [v for arg in get_args(f.type) for v in get_args(arg)]
+        if not values or not all(isinstance(v, str) for v in values):
+            continue  # per-person answers (lists) are not one choice of the form
         out.append((f.name, f.name.replace("_", " ").capitalize(), [(v, v.replace("_", " ").capitalize())
                                                                     for v in values]))
     return out
