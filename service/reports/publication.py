@@ -34,6 +34,10 @@ async def protected(build: TableBuilder, start: date, end: date) -> tuple[Table,
             parts.append(("quarter", index, key))
         if sum(table.values[p] for p in parts) == table.values[key]:
             table.add_sum(key, parts)
+            if all(isinstance(table.published[p], int) for p in parts):
+                # Its quarters are all shown, so the year's figure is public already (and, being the sum
+                # of shown counts, 0 or at least 5): shown as it is, never hidden to protect another.
+                table.published[key] = table.values[key]
     return table, table.protect()
 
 
