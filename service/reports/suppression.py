@@ -33,6 +33,10 @@ PROTECTING = "x"
 Count = int | str
 Key = Hashable
 SMALL = range(1, 5)
+# With this many cells pinned at once, each gets its partner in the same round (more may be hidden
+# than the least needed; far fewer rounds of solving on large reports).
+BATCH_AFTER = 8
+SOLVE_SECONDS = 0.25  # a question with no answer in this time counts as "pinned down": more is hidden, never less
 
 
 def cell(n: int) -> Count:
@@ -112,22 +116,26 @@ def protect(table: Table) -> dict[Key, Count]:
     ceiling = max(10, 2 * sum(table.values.values()))
     answers: dict[frozenset[tuple[Key, Count]], list[Key]] = {}  # a component, as shown, and its pinned cells
     while True:
-        pinned = []
+        pinned: list[Key] = []
         for relations, keys in _components(shown, table.relations):
             signature = frozenset((k, shown[k]) for relation in relations for k, _ in relation.terms)
             if signature not in answers:
                 answers[signature] = _determined_in(table.values, shown, relations, keys, ceiling)
-            if answers[signature]:
-                pinned.append(answers[signature][0])
+            pinned += answers[signature]
         if not pinned:
             return shown
-        # Components are independent: one partner in each that has a pinned cell, for its first one.
-        # Hiding it may free the others, so the next round looks again rather than hide more at once.
+        # A partner for each pinned cell whose relations nothing hidden this round touches: hiding
+        # one partner may free other cells of the same relations, so those wait for the next round.
         chosen = 0
+        touched: set[Key] = set()
         for key in pinned:
+            near = {other for relation in related[key] for other, _ in relation.terms}
+            if near & touched and len(pinned) < BATCH_AFTER:
+                continue
             choice = _partner(key, shown, table, related)
             if choice is not None and _hideable(choice, shown, table):
                 shown[choice] = SUPPRESSED if table.values[choice] == 0 else PROTECTING
+                touched |= near | {other for relation in related[choice] for other, _ in relation.terms}
                 chosen += 1
         if not chosen:
             raise RuntimeError(f"cannot protect {pinned[0]!r}: nothing left to hide")
@@ -242,9 +250,10 @@ def _determined_in(values: dict[Key, int], shown: dict[Key, Count], relations: l
         model.add_bool_or([differs[k] for k in remaining]).only_enforce_if(some)
         model.clear_assumptions()
         model.add_assumptions([some])
+        model.maximize(sum(differs[k] for k in remaining))  # as many freed by one answer as it can find
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
-        solver.parameters.max_time_in_seconds = 10.0
+        solver.parameters.max_time_in_seconds = SOLVE_SECONDS
         status = solver.solve(model)
         # Infeasible: the rest are pinned down. Undecided in the time allowed: treated as pinned (more is hidden).
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
