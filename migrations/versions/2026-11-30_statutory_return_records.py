@@ -1,7 +1,7 @@
 """statutory return records: sanctuary type, Part 4 flag, assistance dogs, sources, end reasons, unmet requests
 
-Revision ID: 0006_statutory_return
-Revises: 0005_day_work
+Revision ID: 0007_statutory_return
+Revises: 0006_keys_audit
 Create Date: 2026-11-30 07:00:00.000000
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_statutory_return"
-down_revision: str | None = "0005_day_work"
+revision: str = "0007_statutory_return"
+down_revision: str | None = "0006_keys_audit"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

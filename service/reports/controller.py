@@ -87,10 +87,10 @@ class ReportController(Controller):
     @get("/capacity-plan")
     async def capacity_plan(
         self, session: AsyncSession, caller: Caller, state: State, start: date | None = None, end: date | None = None,
-        self, session: AsyncSession, caller: Caller, start: date | None = None, end: date | None = None,
         authority: Gss = None, period: PeriodName = None,
     ) -> CapacityPlan:
         """Which extra scheme would have placed the most of the period's unplaced households."""
         scope = service.scope_for(caller, authority)
+        audit.record(session, caller, "read", "report", f"capacity-plan/{scope or 'all'}")
         first, last = service.period(start, end, utcnow().date(), period)
-        return await service.capacity_plan(session, scope, first, last)
+        return await service.capacity_plan(session, scope, first, last, state.settings.solve_time_limit)
