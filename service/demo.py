@@ -241,6 +241,11 @@ async def _todays_work(
     def sahara_household(days_waiting: int) -> Referral:
         referral = _household(rng, districts, KIRKLEES, now - timedelta(days=days_waiting))
         referral.needed_by = (now + timedelta(days=14)).date()
+        # One woman and a toddler: a household any room of the refuge can take, whatever the draw.
+        referral.household = {"adults": [{"gender": "female", "age": 24 + days_waiting}],
+                              "children": [{"age": 2, "sex": "female"}]}
+        referral.equality = {**referral.equality, "adults": referral.equality["adults"][:1],
+                             "children": [{"characteristics": []}]}
         referral.needs = {**referral.needs, "wheelchair": False, "nrpf": False, "languages": ["ur"],
                           "interpreter_ok": False, "specialisms": ["minoritised"]}
         referral.safety = {**referral.safety, "perpetrator_locations": [{"district": "OL1"}]}
