@@ -253,7 +253,9 @@ def _determined_in(values: dict[Key, int], shown: dict[Key, Count], relations: l
         model.maximize(sum(differs[k] for k in remaining))  # as many freed by one answer as it can find
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
-        solver.parameters.max_time_in_seconds = SOLVE_SECONDS
+        # A deterministic budget, not wall-clock time: the same figures are always protected the same
+        # way, whatever the machine's load (two different patterns of the same table could be combined).
+        solver.parameters.max_deterministic_time = SOLVE_SECONDS
         status = solver.solve(model)
         # Infeasible: the rest are pinned down. Undecided in the time allowed: treated as pinned (more is hidden).
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
