@@ -51,7 +51,7 @@ async def get_provider(session: AsyncSession, provider_id: int) -> Provider:
 # Who a scheme's units accept (CONTRACT section 3): the fields a scheme holds for all its units.
 ELIGIBILITY = (
     "genders", "accepts_children", "max_children", "max_boy_age", "pets", "accepts_nrpf", "communal", "languages",
-    "specialisms", "specialist_only",
+    "specialisms", "specialist_only", "no_assistance_dog_reason",
 )
 
 
