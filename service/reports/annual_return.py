@@ -29,13 +29,18 @@ from service.reports.schemas import AnnualReturn, Period, ReturnSection
 from service.reports.suppression import Count, Relation, Table
 from service.vocabulary import (
     ACCOMMODATION_TYPES,
+    ADULT_BANDS,
     CHARACTERISTICS,
+    CHILD_BANDS,
     END_REASONS,
     NOT_RECORDED,
     REGULATION_NAMES,
+    RISKS_HIGHEST_FIRST,
     SOURCES,
     SPECIALIST_CHARACTERISTICS,
     UNABLE_REASONS,
+    adult_age_band,
+    child_age_band,
 )
 
 Purpose = Literal["filing", "publication"]
@@ -110,19 +115,9 @@ def _people(referral: Any) -> list[tuple[str, list[str]]]:
 
 
 def _age_band(person: dict[str, Any], child: bool) -> str:
-    if "age_band" in person:
+    if "age_band" in person:  # pseudonymised households keep the band, not the age
         return str(person["age_band"])
-    age = int(person["age"])
-    if child:
-        return "0-4" if age <= 4 else "5-10" if age <= 10 else "11-15" if age <= 15 else "16-17"
-    for upper, band in ((17, "16-17"), (24, "18-24"), (34, "25-34"), (44, "35-44"), (54, "45-54"), (64, "55-64")):
-        if age <= upper:
-            return band
-    return "65+"
-
-
-ADULT_BANDS = ("16-17", "18-24", "25-34", "35-44", "45-54", "55-64", "65+")
-CHILD_BANDS = ("0-4", "5-10", "11-15", "16-17")
+    return (child_age_band if child else adult_age_band)(int(person["age"]))
 
 
 async def draft(session: AsyncSession, authority: str | None, year: periods.ReportPeriod) -> _Draft:
@@ -300,7 +295,7 @@ async def draft(session: AsyncSession, authority: str | None, year: periods.Repo
                            f"{name.replace('_', ' ')}", [name.replace("_", " "), "households"],
                            [(label, label.replace("_", " "), [k]) for label, k in zip(labels, keys, strict=True)]))
     risk = Counter(f"{e.referral.risk.value}, {'at' if e.referral.marac else 'not at'} MARAC" for e in households)
-    labels = [f"{r}, {m} MARAC" for r in ("high", "medium", "standard") for m in ("at", "not at")]
+    labels = [f"{r}, {m} MARAC" for r in RISKS_HIGHEST_FIRST for m in ("at", "not at")]
     keys = d.partition("risk", "households", labels, risk, households_total)
     d.sections.append(("risk", "Households supported, by risk level and MARAC", ["risk", "households"],
                        [(label, label, [k]) for label, k in zip(labels, keys, strict=True)]))

@@ -46,7 +46,13 @@ from service.reports.schemas import (
     VacancyCount,
 )
 from service.reports.suppression import Count, Table, cell
-from service.vocabulary import CHARACTERISTICS, NOT_RECORDED, REGULATION_NAMES, UNIT_STATUSES
+from service.vocabulary import (
+    CHARACTERISTICS,
+    NOT_RECORDED,
+    REGULATION_NAMES,
+    RISKS_HIGHEST_FIRST,
+    UNIT_STATUSES,
+)
 
 __all__ = [
     "PURPOSES",
@@ -70,7 +76,6 @@ __all__ = [
 ]
 
 MIN_FOR_STATISTICS = 5  # averages and percentiles of fewer people could single someone out
-RISKS = ("high", "medium", "standard")
 
 
 async def record_snapshot(session: AsyncSession, on: date) -> int:
@@ -265,7 +270,7 @@ def _unmet_builder(session: AsyncSession, authority: str | None) -> TableBuilder
                 for col in COLUMNS:
                     t.add_sum(column_total[col], [(*prefix, value, col) for value in counts])
 
-        breakdown(("risk",), list(RISKS), lambda r: [r.risk.value], partition=True)
+        breakdown(("risk",), list(RISKS_HIGHEST_FIRST), lambda r: [r.risk.value], partition=True)
         for name in CHARACTERISTICS:
             breakdown(("char", name), [], _equality(name), partition=True)
         breakdown(("needs",), [], _needs_flags, partition=False)
@@ -300,7 +305,7 @@ async def unmet_need(session: AsyncSession, authority: str | None, start: date, 
         declined_offers_by_reason=[OffersByReason(reason=name, offers=shown[("declined", name)])
                                    for name, _ in named if ("declined", name) in shown],
         by_risk=[RiskBreakdown(risk=risk, referrals=row.referrals, placed=row.placed, unmet=row.unmet)
-                 for risk in RISKS if (row := by_risk.get(risk)) is not None],
+                 for risk in RISKS_HIGHEST_FIRST if (row := by_risk.get(risk)) is not None],
         by_characteristic={
             **{name: _rows(shown, ("char", name)) for name in CHARACTERISTICS},
             "needs": _rows(shown, ("needs",)),
