@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import functools
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -230,13 +231,18 @@ def create_app(
             return
         if not settings.database_url:
             raise RuntimeError("create_app needs settings.database_url or a session_maker")
-        engine = db.create_engine(settings.database_url)
+        engine = db.create_engine(settings.database_url, pool_size=settings.db_pool_size)
         app.state.session_maker = db.session_maker(engine)
         # Keys are cached only while this process hears revocations (LISTEN); see access.KeyCache.
         listener = None
         if settings.key_cache_seconds > 0:
             dsn = db.libpq_url(settings.database_url)
             listener = asyncio.create_task(access.listen_for_revocations(dsn, key_cache))
+        # Everything built at start-up (modules, the app, its routes and schemas) is moved out of the
+        # cyclic collector's reach: a full collection then scans only what requests left, not a few
+        # hundred thousand long-lived objects (a pause of tens of milliseconds under load).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

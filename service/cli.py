@@ -230,7 +230,7 @@ def _serve(settings: Settings, host: str | None, port: int | None, *, demo: bool
     from service.db import database
     from service.logs import log_config
     from service.migrate import migrate
-    from service.serving import uvicorn_options
+    from service.serving import serve_workers, uvicorn_options
 
     _stop_on_sigterm()
     with database(settings.database_url, settings.data_dir) as url:
@@ -254,12 +254,16 @@ def _serve(settings: Settings, host: str | None, port: int | None, *, demo: bool
             # Each worker process builds its own app from the environment: pass the resolved database on,
             # and the protocol by its import path (each worker imports it; a class made here cannot travel).
             os.environ["DATABASE_URL"] = url
-            options["http"] = "service.serving:HeaderDeadlineProtocol"
+            options["http"] = "service.serving:GuardedProtocol"
             if settings.metrics and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
                 import tempfile  # the workers' metrics meet in files, so any worker answers for all
 
                 os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="safeaccom-metrics-")
-            uvicorn.run("service.app:app_from_env", factory=True, workers=workers, **options)
+            try:
+                serve_workers(options, workers)
+            except OSError as error:  # the port is taken, or the address is not this machine's
+                raise CliError(f"--host/--port: cannot listen on {options.get('host')}:{options.get('port')}: "
+                               f"{error.strerror or error}") from None
     return 0
 
 

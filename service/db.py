@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import contextlib
 import enum
 import functools
@@ -15,11 +17,15 @@ from typing import Any, TypeVar
 import msgspec
 from litestar import Request
 from litestar.types import Scope
-from sqlalchemy import DateTime, Enum, MetaData, Select, bindparam, event, func, select
+from sqlalchemy import ClauseElement, DateTime, Enum, MetaData, Select, bindparam, event, func, select
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import AsyncAdaptedQueuePool
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.util.concurrency import await_
+from sqlalchemy.util.queue import AsyncAdaptedQueue, Empty
 
 from service.errors import NotFound
 
@@ -98,6 +104,13 @@ CONNECT_TIMEOUT_SECONDS = 5
 IDLE_PING_SECONDS = 10.0
 # Connections are replaced after this long whatever happens, before servers and proxies drop them.
 POOL_RECYCLE_SECONDS = 1800
+# Connections each process keeps, all opened on demand and kept: no overflow connections, which
+# SQLAlchemy closes as soon as they are returned (under load, a connect and a type introspection
+# every few requests). A request that finds them all busy waits its turn (FIFO, `_FairQueue`) for
+# up to POOL_TIMEOUT_SECONDS, then gets 503. Size: SAFEACCOM_DB_POOL_SIZE; keep workers x pool size
+# under the server's max_connections.
+POOL_SIZE = 20
+POOL_TIMEOUT_SECONDS = 10.0
 
 
 def libpq_url(url: str) -> str:
@@ -105,7 +118,62 @@ def libpq_url(url: str) -> str:
     return async_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, idle_ping_seconds: float = IDLE_PING_SECONDS) -> AsyncEngine:
+class _FairQueue(AsyncAdaptedQueue[Any]):
+    """The pool's idle connections, handed out in the order requests asked for them.
+
+    SQLAlchemy's asyncio queue lets a newcomer take a connection that was just returned while
+    earlier requests are still waiting, and a waiter that loses such a race goes to the back of the
+    line. Under load (more requests at once than connections) that made a few requests wait ten
+    times as long as the median. Here a returned connection goes straight to the longest waiter, and
+    a newcomer takes an idle connection only when nobody is waiting.
+    """
+
+    def __init__(self, maxsize: int = 0, use_lifo: bool = False) -> None:
+        super().__init__(maxsize, use_lifo)
+        self._waiters: collections.deque[asyncio.Future[Any]] = collections.deque()
+
+    def put_nowait(self, item: Any) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():  # (one that gave up is skipped)
+                waiter.set_result(item)
+                return
+        super().put_nowait(item)
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        self.put_nowait(item)  # the pool returns connections without blocking, to a queue with room
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        while self._waiters and self._waiters[0].done():
+            self._waiters.popleft()
+        if not self._waiters:
+            with contextlib.suppress(Empty):
+                return self.get_nowait()
+        if not block:
+            raise Empty()
+        return await_(self._wait(seconds=timeout))
+
+    async def _wait(self, *, seconds: float | None) -> Any:
+        waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            async with asyncio.timeout(seconds):
+                return await waiter
+        except BaseException as error:
+            if waiter.done() and not waiter.cancelled():  # handed over just as this one gave up: pass it on
+                self.put_nowait(waiter.result())
+            waiter.cancel()
+            if isinstance(error, TimeoutError):
+                raise Empty() from None
+            raise
+
+
+class _FairPool(AsyncAdaptedQueuePool):
+    _queue_class = _FairQueue
+
+
+def create_engine(url: str, *, idle_ping_seconds: float = IDLE_PING_SECONDS, pool_size: int = POOL_SIZE,
+                  pool_timeout: float = POOL_TIMEOUT_SECONDS) -> AsyncEngine:
     """An asyncpg engine that recovers from dropped connections without a ping on every checkout.
 
     At checkout, a connection the server has closed (asyncpg saw it go) is replaced without a round
@@ -118,7 +186,8 @@ def create_engine(url: str, *, idle_ping_seconds: float = IDLE_PING_SECONDS) -> 
     # msgspec decodes the JSONB documents (referrals' households, needs, safety) several times faster
     # than the standard library, which the alerts' re-check of every waiting household feels.
     engine = create_async_engine(
-        async_url(url), pool_size=10, max_overflow=10, pool_recycle=POOL_RECYCLE_SECONDS, hide_parameters=True,
+        async_url(url), poolclass=_FairPool, pool_size=pool_size, max_overflow=0, pool_timeout=pool_timeout,
+        pool_recycle=POOL_RECYCLE_SECONDS, hide_parameters=True,
         # A connect timeout well under a client's patience: an unreachable server is 503 in seconds.
         connect_args={"timeout": CONNECT_TIMEOUT_SECONDS}, json_deserializer=msgspec.json.decode,
     )
@@ -234,19 +303,40 @@ async def provide_session(request: Request[Any, Any, Any]) -> AsyncIterator[Asyn
 
 
 @functools.lru_cache(maxsize=256)
-def _paged(query: Select[*tuple[Any, ...]], dialect: Dialect) -> tuple[str, tuple[str, ...], dict[str, Any]]:
-    """The page statement's SQL for the driver, its parameter names in order, and its fixed parameters.
+def _compiled(statement: ClauseElement, dialect: Dialect) -> tuple[str, tuple[str, ...], dict[str, Any]]:
+    """The statement's SQL for the driver, its parameter names in order, and its fixed parameters.
 
     Keyed by the statement object: callers that build their statement once per shape (with bound
     parameters for the values) compile it once.
     """
-    paged = (
+    compiled = statement.compile(dialect=dialect)
+    assert isinstance(compiled, SQLCompiler)
+    fixed = {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
+    return compiled.string, tuple(compiled.positiontup or ()), fixed
+
+
+async def fetch(session: AsyncSession, statement: ClauseElement, params: dict[str, Any] | None = None) -> list[Any]:
+    """Run a statement built once (bound parameters for its values) straight on the driver: asyncpg
+    records (by position or by label), no ORM objects and no per-value processing.
+
+    Outside a transaction the statement is its own (PostgreSQL commits it); inside the session's
+    transaction it is part of it. Parameter values are passed as given (str, int, bool, dates, lists).
+    """
+    connection = await session.connection()
+    sql, names, fixed = _compiled(statement, connection.dialect)
+    values = {**fixed, **(params or {})}
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    return await driver.fetch(sql, *(values[name] for name in names))
+
+
+@functools.lru_cache(maxsize=256)
+def _paged(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
+    """The query's page, each row ending with the count of all rows (count(*) over())."""
+    return (
         query.add_columns(func.count().over().label("page_total"))
         .limit(bindparam("page_limit")).offset(bindparam("page_offset"))
     )
-    compiled = paged.compile(dialect=dialect)
-    fixed = {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
-    return compiled.string, tuple(compiled.positiontup or ()), fixed
 
 
 async def page(
@@ -255,17 +345,11 @@ async def page(
 ) -> tuple[list[Sequence[Any]], int]:
     """One page of an ordered query and the count of all its rows, in one round trip (count(*) over()).
 
-    The rows come straight from the driver (asyncpg records: by position or by label, no ORM objects
-    and no per-value processing), each ending with the total; so a listing costs its one query and
-    little Python. Only a page past the end (no rows, offset > 0) costs a second query, for the total.
-    Parameter values are passed as given (plain values: str, int, bool, dates, lists).
+    The rows come straight from the driver (`fetch`), each ending with the total; so a listing costs
+    its one query and little Python. Only a page past the end (no rows, offset > 0) costs a second
+    query, for the total.
     """
-    connection = await session.connection()
-    sql, names, fixed = _paged(query, connection.dialect)
-    values = {**fixed, **(params or {}), "page_limit": limit, "page_offset": offset}
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None
-    rows: list[Sequence[Any]] = await driver.fetch(sql, *(values[name] for name in names))
+    rows = await fetch(session, _paged(query), {**(params or {}), "page_limit": limit, "page_offset": offset})
     if rows:
         return rows, int(rows[0][-1])
     if offset == 0:

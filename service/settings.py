@@ -115,6 +115,7 @@ class Settings:
     solves_per_key: int = 1  # solves one API key may have running at once (more: 429)
     solves_at_once: int = max(2, os.cpu_count() or 2)  # solves of this process at once (more: 503)
     max_connections: int = 200  # open connections uvicorn serves at once; beyond them it answers 503
+    db_pool_size: int = 20  # database connections of each process (workers x this < PostgreSQL's max_connections)
     header_timeout_seconds: float = 10.0  # a connection whose request headers take longer is closed
     behind_proxy: bool = False  # trust X-Forwarded-* from the TLS proxy in front (docker-compose: Caddy)
     key_cache_seconds: float = 30.0  # how long a process trusts a key it has seen (revocations evict at once)
@@ -140,6 +141,7 @@ class Settings:
             webhook_deadline_seconds=_number(env, "SAFEACCOM_WEBHOOK_DEADLINE_SECONDS", 15.0, 0.1),
             run_scheduler=env.get("SAFEACCOM_SCHEDULER", "1") not in {"0", "false", "no"},
             max_connections=int(_number(env, "SAFEACCOM_MAX_CONNECTIONS", 200, 1)),
+            db_pool_size=int(_number(env, "SAFEACCOM_DB_POOL_SIZE", 20, 1)),
             header_timeout_seconds=_number(env, "SAFEACCOM_HEADER_TIMEOUT_SECONDS", 10.0, 0.1),
             behind_proxy=env.get("SAFEACCOM_BEHIND_PROXY", "0").lower() in {"1", "true", "yes"},
             secure_cookies=env.get("SAFEACCOM_SECURE_COOKIES", "0").lower() in {"1", "true", "yes"},

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -215,17 +217,27 @@ def test_revoke_key_by_prefix_or_id_stops_the_key(database_url: str) -> None:
     assert safeaccom("revoke-key", env=env).returncode == 2  # which key: required
 
 
+@contextlib.contextmanager
+def serving(database_url: str, workers: int, **settings: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """`safeaccom serve --workers N` on a free port against the test database: (the process, its port)."""
+    env = dict(os.environ) | {"DATABASE_URL": database_url, "SAFEACCOM_SCHEDULER": "0", **settings}
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", str(workers)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+    )
+    try:
+        yield process, port
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) is not None
+
+
 @pytest.mark.usefixtures("engine")  # migrated
 def test_serve_bounds_connections_and_closes_those_whose_headers_never_finish(database_url: str) -> None:
-    import socket
-
-    env = dict(os.environ) | {"DATABASE_URL": database_url, "SAFEACCOM_SCHEDULER": "0",
-                              "SAFEACCOM_MAX_CONNECTIONS": "2", "SAFEACCOM_HEADER_TIMEOUT_SECONDS": "2"}
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "1"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
-    try:
+    with serving(database_url, 1, SAFEACCOM_MAX_CONNECTIONS="2", SAFEACCOM_HEADER_TIMEOUT_SECONDS="2") as (process,
+                                                                                                       port):
+        url = f"http://127.0.0.1:{port}"
         wait_ready(url, process)
         # Two clients that send a header line and then nothing (slowloris) ...
         slow = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(2)]
@@ -238,9 +250,55 @@ def test_serve_bounds_connections_and_closes_those_whose_headers_never_finish(da
             assert conn.recv(1024) == b""
             conn.close()
         assert httpx.get(f"{url}/health", timeout=10).status_code == 200
-    finally:
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) is not None
+
+
+@pytest.mark.usefixtures("engine")  # migrated
+def test_serve_refuses_a_request_head_over_16_kib_and_serves_the_next_connection(database_url: str) -> None:
+    with serving(database_url, 1) as (process, port):
+        url = f"http://127.0.0.1:{port}"
+        wait_ready(url, process)
+        assert httpx.get(f"{url}/health", headers={"X-Padding": "a" * 8000}, timeout=10).status_code == 200
+        padding = "".join(f"X-Padding-{n}: {'a' * 1000}\r\n" for n in range(40))  # 40 KiB of headers
+        answer = b""
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+            try:
+                conn.sendall(f"GET /health HTTP/1.1\r\nHost: x\r\n{padding}\r\n".encode())
+                while chunk := conn.recv(4096):
+                    answer += chunk
+            except ConnectionResetError:  # it hung up with our headers still unread
+                pass
+        assert answer == b"" or answer.startswith(b"HTTP/1.1 400"), answer[:40]  # refused, never served
+        assert httpx.get(f"{url}/health", timeout=10).status_code == 200
+
+
+@pytest.mark.usefixtures("engine")  # migrated
+def test_serve_with_workers_spreads_connections_over_them(database_url: str) -> None:
+    with serving(database_url, 2) as (process, port):
+
+        def workers_listening() -> list[psutil.Process]:
+            return [child for child in psutil.Process(process.pid).children()
+                    if any(c.status == psutil.CONN_LISTEN and c.laddr.port == port
+                           for c in child.net_connections("tcp"))]
+
+        deadline = time.monotonic() + 90
+        while len(workers_listening()) < 2:  # both workers up, as a client opening many connections would find them
+            assert time.monotonic() < deadline and process.poll() is None, "the workers never started"
+            time.sleep(0.2)
+        # Forty keep-alive connections opened at once, each then sending a request.
+        clients = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(40)]
+        try:
+            for conn in clients:
+                conn.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            for conn in clients:
+                assert conn.recv(4096).startswith(b"HTTP/1.1 200")
+            held = sorted(sum(1 for c in worker.net_connections("tcp")
+                              if c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port)
+                          for worker in workers_listening())
+            assert sum(held) == 40
+            assert held[0] >= 8, f"one worker holds {held[1]} of the 40 connections, the other {held[0]}"
+        finally:
+            for conn in clients:
+                conn.close()
 
 
 def test_serve_refuses_a_bad_worker_count_with_exit_2(capsys: pytest.CaptureFixture[str]) -> None:

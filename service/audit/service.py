@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, func, or_, select
+from typing import Any
+
+from sqlalchemy import Insert, Select, String, and_, bindparam, cast, func, insert, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.audit.models import AuditEvent
@@ -26,6 +28,25 @@ def record(
             outcome=outcome,
         )
     )
+
+
+def recorded(action: str, entity: str, ids: Select[tuple[Any]]) -> Insert:
+    """An INSERT of one audit event per id that `ids` selects, to run inside another statement (a data-
+    modifying CTE), so a change and its audit row are one round trip. The caller is given as bound
+    parameters (`caller_params`), so the statement is built once and reused."""
+    chosen = ids.subquery()
+    (id_column,) = chosen.c
+    return insert(AuditEvent).from_select(
+        ["api_key_id", "role", "action", "entity", "entity_id", "outcome"],
+        select(bindparam("audit_key_id", type_=AuditEvent.api_key_id.type),
+               bindparam("audit_role", type_=AuditEvent.role.type),
+               literal(action, String), literal(entity, String), cast(id_column, String), literal(OK, String)),
+    )
+
+
+def caller_params(caller: Caller | None) -> dict[str, Any]:
+    """The bound parameters `recorded` statements name the caller by."""
+    return {"audit_key_id": caller.key_id if caller else None, "audit_role": caller.role.value if caller else None}
 
 
 async def record_denied(

@@ -218,7 +218,7 @@ def _start_server(database_url: str, workers: int, log: Path,
                   pythonpath: str | None = None) -> tuple[subprocess.Popen[bytes], int]:
     """`safeaccom serve --workers N` in its own process group."""
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "SAFEACCOM_SCHEDULER": "0"}
+    env = {**os.environ, "DATABASE_URL": database_url, "SAFEACCOM_SCHEDULER": "0", "SAFEACCOM_LOG_LEVEL": "INFO"}
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     command = [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
@@ -233,7 +233,9 @@ def _server_exited(server: subprocess.Popen[bytes], log: Path) -> RuntimeError:
     return RuntimeError(f"the server exited ({server.returncode}): {log.read_text()[-2000:]}")
 
 
-async def _wait_ready(server: subprocess.Popen[bytes], port: int, log: Path) -> None:
+async def _wait_ready(server: subprocess.Popen[bytes], port: int, log: Path, workers: int) -> None:
+    """Until /ready answers 200 and every worker has started: connections opened while only the first
+    worker is up would all stay with it (keep-alive), and the run would measure one process."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -242,10 +244,11 @@ async def _wait_ready(server: subprocess.Popen[bytes], port: int, log: Path) -> 
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
             status, _, _ = await _Connection(reader, writer).call(_request("GET", "/ready", {}))
             writer.close()
-            if status == 200:
+            started = (await asyncio.to_thread(log.read_text, errors="replace")).count("Application startup complete")
+            if status == 200 and started >= workers:
                 return
         await asyncio.sleep(0.2)
-    raise RuntimeError("the server did not answer /ready within 60 s")
+    raise RuntimeError(f"the server's {workers} workers did not all answer within 60 s")
 
 
 async def _bench(database_url: str, args: argparse.Namespace, phases: list[str], workers: int,
@@ -255,7 +258,7 @@ async def _bench(database_url: str, args: argparse.Namespace, phases: list[str],
     provider = {"Authorization": f"Bearer {seeded['provider']}"}
     units: list[int] = seeded["units"]
     server, port = _start_server(database_url, workers, folder / "server.log", args.server_pythonpath)
-    await _wait_ready(server, port, folder / "server.log")
+    await _wait_ready(server, port, folder / "server.log", workers)
     figures: dict[str, Any] = {}
     ready_request = _request("GET", "/ready", {})
     # Pages that exist (a page past the end costs a second query, for its total).

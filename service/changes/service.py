@@ -8,8 +8,9 @@ the change it notes commits, so the job misses nothing across restarts.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Insert, Select, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.changes.models import SuitabilityChange
@@ -21,6 +22,12 @@ async def note(session: AsyncSession, *, unit_ids: Iterable[int] = (), referral_
     rows += [{"unit_id": None, "referral_id": r} for r in set(referral_ids)]
     if rows:
         await session.execute(insert(SuitabilityChange), rows)
+
+
+def noting_units(unit_ids: Select[tuple[Any]]) -> Insert:
+    """An INSERT queueing the units `unit_ids` selects, to run inside another statement (a data-modifying
+    CTE): the change and its note are one round trip."""
+    return insert(SuitabilityChange).from_select(["unit_id"], unit_ids)
 
 
 async def claim(session: AsyncSession, limit: int = 5000) -> tuple[set[int], set[int]]:

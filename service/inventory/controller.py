@@ -97,12 +97,10 @@ class InventoryController(Controller):
                 replay = msgspec.convert(earlier.body, AvailabilityOut)
                 return Response(replay, status_code=earlier.status_code,
                                 headers={**etag(replay.version), "Idempotent-Replayed": "true"})
-        unit = await service.set_availability(session, caller, unit_id, data, expected,
-                                              has_live_placement=offers.has_live_placement)
-        answer = response(AvailabilityOut, unit)
+        answer = await service.set_availability(session, caller, unit_id, data, expected, lived_in=offers.lived_in)
         if idempotency_key is not None:
             await idempotency.remember(session, caller.key_id, idempotency_key, 200, msgspec.to_builtins(answer))
-        return Response(answer, headers=etag(unit.version))
+        return Response(answer, headers=etag(answer.version))
 
     @get("/schemes", guards=[allow(ADMIN, PROVIDER)])
     async def list_schemes(self, session: AsyncSession, caller: Caller, state: State) -> SchemeList:

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Callable, Collection
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select, update
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    ColumnExpressionArgument,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import db
@@ -16,10 +29,11 @@ from service.audit import service as audit
 from service.caller import Caller, Role
 from service.changes import service as changes
 from service.db import get_or_404, utcnow
-from service.errors import Conflict, Forbidden, Invalid, NotFound, PreconditionFailed
+from service.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, PreconditionFailed
 from service.inventory.models import Provider, Scheme, SchemeType, Unit, UnitStatus
 from service.inventory.schemas import (
     AvailabilityIn,
+    AvailabilityOut,
     SchemeIn,
     SchemePatch,
     UnitIn,
@@ -159,29 +173,105 @@ async def _unit_to_change(session: AsyncSession, caller: Caller, unit_id: int, e
 
 async def set_availability(
     session: AsyncSession, caller: Caller, unit_id: int, change: AvailabilityIn, expected_version: int | None,
-    *, has_live_placement: Callable[[AsyncSession, int], Awaitable[bool]],
-) -> Unit:
-    """Record a provider's confirmation of a unit's status.
+    *, lived_in: Callable[[ColumnExpressionArgument[int]], ColumnElement[bool]],
+) -> AvailabilityOut:
+    """Record a provider's confirmation of a unit's status, in one statement (one round trip).
 
-    The row lock makes racing writers queue; with If-Match the second one sees the first one's
-    version and gets 412 instead of silently overwriting it. Placements belong to the offers
-    feature, which is built on this one: its `has_live_placement` is passed in, not imported.
+    The statement locks the unit, changes it only if every rule below holds, and in the same
+    statement writes the audit event and, when the unit becomes available, queues it for the
+    suitability re-check. Racing writers queue on the row lock; with If-Match the second one sees
+    the first one's version and gets 412 instead of silently overwriting it. When nothing changed,
+    the row it read says which rule refused, in the order `_availability_refusal` checks them.
+    Placements belong to the offers feature, which is built on this one: its `lived_in` SQL test is
+    passed in, not imported.
     """
-    unit = await _unit_to_change(session, caller, unit_id, expected_version)
-    if unit.status is UnitStatus.HELD:
-        raise Conflict(f"unit {unit_id} is held by a pending offer; the offer must be answered first")
-    if unit.status is UnitStatus.OCCUPIED and change.status != UnitStatus.OCCUPIED:
-        if await has_live_placement(session, unit.id):
-            raise Conflict(f"a household lives in unit {unit_id}; end its placement to free the unit")
-    if change.status == UnitStatus.OCCUPIED and change.available_from is not None \
+    status = UnitStatus(change.status)
+    if status is UnitStatus.OCCUPIED and change.available_from is not None \
             and change.available_from <= utcnow().date():
         raise Invalid("available_from", "for an occupied unit, the future date it is expected to be free")
-    was = unit.status
-    _set_status(unit, UnitStatus(change.status), _available_from(change.status, change.available_from))
-    if unit.status is UnitStatus.AVAILABLE and was is not UnitStatus.AVAILABLE:
-        await changes.note(session, unit_ids=[unit.id])
-    audit.record(session, caller, "availability", "unit", unit.id)  # flushed with the change, at commit
-    return unit
+    params = {
+        "unit_id": unit_id, "status": status.value, "available_from": _available_from(status, change.available_from),
+        "confirmed_at": utcnow(), "expected": expected_version, "admin": caller.role is Role.ADMIN,
+        "provider_id": caller.provider_id if caller.role is Role.PROVIDER else None, **audit.caller_params(caller),
+    }
+    found = await db.fetch(session, _availability_statement(lived_in), params)
+    if not found:
+        raise NotFound("unit", unit_id)
+    row = found[0]
+    if row["version"] is None:
+        raise _availability_refusal(caller, unit_id, row, status, expected_version)
+    return AvailabilityOut(id=unit_id, status=row["status"], available_from=row["available_from"],
+                           version=row["version"], confirmed_at=row["confirmed_at"])
+
+
+def _availability_refusal(
+    caller: Caller, unit_id: int, row: Any, status: UnitStatus, expected_version: int | None
+) -> DomainError:
+    """Why `_availability_statement` changed nothing: its rules, in order, against the row it read."""
+    try:
+        _require_owner(caller, row["provider_id"])
+    except Forbidden as refused:
+        return refused
+    if expected_version is not None and expected_version != row["was_version"]:
+        return PreconditionFailed(
+            f"unit {unit_id} is at version {row['was_version']}, not {expected_version}; read it again",
+            headers={"ETag": f'"{row["was_version"]}"'},
+        )
+    if row["was_status"] == UnitStatus.HELD:
+        return Conflict(f"unit {unit_id} is held by a pending offer; the offer must be answered first")
+    if row["lived_in"] and status is not UnitStatus.OCCUPIED:
+        return Conflict(f"a household lives in unit {unit_id}; end its placement to free the unit")
+    raise AssertionError("the availability statement refused a change its rules allow")
+
+
+@functools.cache
+def _availability_statement(lived_in: Callable[[ColumnExpressionArgument[int]], ColumnElement[bool]]) -> Select[Any]:
+    """PUT /units/{id}/availability as one statement, built once, values as bound parameters.
+
+    `target` reads and locks the unit (FOR UPDATE: a racing writer waits, then sees this one's
+    version); `changed` updates it when the caller owns it, If-Match names its version, no pending
+    offer holds it and no household lives in it (unless it stays occupied); `audited` and `noted`
+    write the audit event and the re-check note for what changed. The answer is the row read and
+    the row written (NULLs when refused), or no row when there is no such unit.
+    """
+    target = (
+        select(Unit.id, Unit.status, Unit.version, Scheme.provider_id,
+               ((Unit.status == UnitStatus.OCCUPIED) & lived_in(Unit.id)).label("lived_in"))
+        .join(Scheme, Unit.scheme_id == Scheme.id)
+        .where(Unit.id == bindparam("unit_id"))
+        .with_for_update(of=Unit)
+        .cte("target")
+    )
+    new_status = bindparam("status", type_=Unit.status.type)
+    expected = bindparam("expected", type_=Unit.version.type)
+    changed = (
+        update(Unit)
+        .where(
+            Unit.id == target.c.id,
+            or_(bindparam("admin", type_=Boolean), target.c.provider_id == bindparam("provider_id", type_=Integer)),
+            or_(expected.is_(None), target.c.version == expected),
+            target.c.status != UnitStatus.HELD,
+            or_(new_status == UnitStatus.OCCUPIED, ~target.c.lived_in),
+        )
+        .values(status=new_status, available_from=bindparam("available_from", type_=Unit.available_from.type),
+                confirmed_at=bindparam("confirmed_at", type_=Unit.confirmed_at.type), stale_flagged_at=None,
+                version=Unit.version + 1)
+        .returning(Unit.id, Unit.status, Unit.available_from, Unit.confirmed_at, Unit.version,
+                   target.c.status.label("was_status"))
+        .cte("changed")
+    )
+    audited = audit.recorded("availability", "unit", select(changed.c.id)).cte("audited")
+    noted = changes.noting_units(
+        select(changed.c.id).where(changed.c.status == UnitStatus.AVAILABLE,
+                                   changed.c.was_status != UnitStatus.AVAILABLE)
+    ).cte("noted")
+    return (
+        select(target.c.provider_id, target.c.status.label("was_status"), target.c.version.label("was_version"),
+               target.c.lived_in, changed.c.status, changed.c.available_from, changed.c.confirmed_at,
+               changed.c.version)
+        .select_from(target.outerjoin(changed, true()))
+        .add_cte(audited, noted)
+    )
 
 
 # The vacancy search is built once per combination of filters in use, with bound parameters for

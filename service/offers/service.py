@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, ColumnExpressionArgument, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,6 +37,11 @@ async def has_pending_offer(session: AsyncSession, referral_id: int) -> bool:
         select(Offer.id).where(Offer.referral_id == referral_id, Offer.status == OfferStatus.PENDING)
     )
     return found is not None
+
+
+def lived_in(unit_id: ColumnExpressionArgument[int]) -> ColumnElement[bool]:
+    """SQL: whether a household lives in the unit now, for use inside another statement."""
+    return exists().where(Placement.unit_id == unit_id, Placement.ended_on.is_(None))
 
 
 async def has_live_placement(session: AsyncSession, unit_id: int) -> bool:

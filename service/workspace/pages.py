@@ -280,8 +280,7 @@ async def set_availability(session: AsyncSession, caller: Caller, unit_id: int, 
                            available_from: date | None, version: int | None) -> Any:
     """PUT /units/{id}/availability with If-Match."""
     change = msgspec.convert({"status": status, "available_from": available_from}, AvailabilityIn)
-    return await inventory.set_availability(session, caller, unit_id, change, version,
-                                            has_live_placement=offers.has_live_placement)
+    return await inventory.set_availability(session, caller, unit_id, change, version, lived_in=offers.lived_in)
 
 
 async def caseload(session: AsyncSession, caller: Caller, status: str, offset: int,

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from httpx import AsyncClient
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from service.audit.models import AuditEvent
+from service.changes.models import SuitabilityChange
 from service.inventory.models import Unit, UnitStatus
 from tests.service.conftest import World, make_unit
 from tests.service.inventory.test_inventory import assert_problem
@@ -85,3 +87,42 @@ async def test_a_held_unit_cannot_be_changed_by_hand(
     async with session_maker() as session, session.begin():
         await session.execute(update(Unit).where(Unit.id == unit["id"]).values(status=UnitStatus.HELD))
     assert_problem(await client.put(path(unit), json={"status": "available"}, headers=world.auth("provider")), 409)
+
+
+async def test_each_change_is_audited_and_a_unit_that_comes_free_is_queued_for_the_recheck(
+    client: Client, world: World, session_maker: async_sessionmaker[AsyncSession]
+) -> None:
+    unit = await make_unit(client, world)
+
+    async def recorded() -> tuple[int, int]:
+        async with session_maker() as session:
+            audited = await session.scalar(
+                select(func.count()).select_from(AuditEvent).where(
+                    AuditEvent.entity == "unit", AuditEvent.entity_id == str(unit["id"]),
+                    AuditEvent.action == "availability", AuditEvent.outcome == "ok"))
+            noted = await session.scalar(
+                select(func.count()).select_from(SuitabilityChange).where(SuitabilityChange.unit_id == unit["id"]))
+            return int(audited or 0), int(noted or 0)
+
+    audited, noted = await recorded()
+    auth = world.auth("provider")
+    assert (await client.put(path(unit), json={"status": "unavailable"}, headers=auth)).status_code == 200
+    assert await recorded() == (audited + 1, noted)  # audited; nothing newly free to re-check
+    assert (await client.put(path(unit), json={"status": "available"}, headers=auth)).status_code == 200
+    assert await recorded() == (audited + 2, noted + 1)  # came free: queued for the re-check
+    assert (await client.put(path(unit), json={"status": "available"}, headers=auth)).status_code == 200
+    assert await recorded() == (audited + 3, noted + 1)  # confirmed again: was already free
+
+    # A refusal changes nothing and is not recorded as done; the first rule that fails answers,
+    # in order: whose unit it is, then If-Match, then a pending offer, then a household living there.
+    assert_problem(await client.put(path(unit), json={"status": "unavailable"},
+                                    headers={**world.auth("other_provider"), "If-Match": "1"}), 403)
+    assert_problem(await client.put(path(unit), json={"status": "unavailable"}, headers={**auth, "If-Match": "1"}),
+                   412)
+    async with session_maker() as session, session.begin():
+        await session.execute(update(Unit).where(Unit.id == unit["id"]).values(status=UnitStatus.HELD))
+    assert_problem(await client.put(path(unit), json={"status": "unavailable"}, headers={**auth, "If-Match": "1"}),
+                   412)
+    assert await recorded() == (audited + 3, noted + 1)
+    current = (await client.get(f"/api/v1/units/{unit['id']}", headers=auth)).json()
+    assert current["status"] == "held" and current["version"] == 4
