@@ -20,7 +20,7 @@ from litestar.types import Scope
 from sqlalchemy import ClauseElement, DateTime, Enum, MetaData, Select, bindparam, event, func, select
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -284,12 +284,11 @@ async def close_request_session(scope: Scope) -> None:
         await session.close()
 
 
-async def provide_session(request: Request[Any, Any, Any]) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed when the handler returns, rolled back when it raises.
-
-    Authentication may already have begun it (a key lookup the cache could not answer).
-    """
-    session = request_session(request.scope, request.app.state.session_maker)
+@contextlib.asynccontextmanager
+async def request_transaction(scope: Scope, maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """The request's session and its one transaction: committed when the block ends, rolled back when
+    it raises. Authentication may already have begun it (a key lookup the cache could not answer)."""
+    session = request_session(scope, maker)
     if not session.in_transaction():
         await session.begin()  # lazy: no connection until the first statement (a bare form needs none)
     try:
@@ -299,7 +298,13 @@ async def provide_session(request: Request[Any, Any, Any]) -> AsyncIterator[Asyn
         await session.rollback()
         raise
     finally:
-        await close_request_session(request.scope)
+        await close_request_session(scope)
+
+
+async def provide_session(request: Request[Any, Any, Any]) -> AsyncIterator[AsyncSession]:
+    """The `session` of a handler: one transaction per request (`request_transaction`)."""
+    async with request_transaction(request.scope, request.app.state.session_maker) as session:
+        yield session
 
 
 @functools.lru_cache(maxsize=256)
@@ -315,19 +320,44 @@ def _compiled(statement: ClauseElement, dialect: Dialect) -> tuple[str, tuple[st
     return compiled.string, tuple(compiled.positiontup or ()), fixed
 
 
-async def fetch(session: AsyncSession, statement: ClauseElement, params: dict[str, Any] | None = None) -> list[Any]:
+# Where a statement runs: a session (its transaction, when it has begun one) or a bare connection.
+Executor = AsyncSession | AsyncConnection
+
+
+async def fetch(executor: Executor, statement: ClauseElement, params: dict[str, Any] | None = None) -> list[Any]:
     """Run a statement built once (bound parameters for its values) straight on the driver: asyncpg
     records (by position or by label), no ORM objects and no per-value processing.
 
     Outside a transaction the statement is its own (PostgreSQL commits it); inside the session's
     transaction it is part of it. Parameter values are passed as given (str, int, bool, dates, lists).
     """
-    connection = await session.connection()
+    connection = await executor.connection() if isinstance(executor, AsyncSession) else executor
     sql, names, fixed = _compiled(statement, connection.dialect)
     values = {**fixed, **(params or {})}
     driver = (await connection.get_raw_connection()).driver_connection
     assert driver is not None
     return await driver.fetch(sql, *(values[name] for name in names))
+
+
+@contextlib.asynccontextmanager
+async def single_statements(scope: Scope, maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[Executor]:
+    """Where a request whose work is one statement at a time runs them (a read, or a change made by one
+    statement, atomic by itself), each committed by itself.
+
+    The request's session when authentication already opened one (a request holds one connection at
+    most); otherwise a pooled connection and no session: a session's begin, commit and close cost as
+    much CPU as the vacancy search itself.
+    """
+    if scope.get("state", {}).get(_SESSION) is not None:  # (its transaction begun, so committed at the end)
+        async with request_transaction(scope, maker) as session:
+            yield session
+        return
+    bind = maker.kw["bind"]
+    if isinstance(bind, AsyncConnection):  # sessions joined to one outer connection (the tests)
+        yield bind
+        return
+    async with bind.connect() as connection:
+        yield connection
 
 
 @functools.lru_cache(maxsize=256)
@@ -340,7 +370,7 @@ def _paged(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
 
 
 async def page(
-    session: AsyncSession, query: Select[*tuple[Any, ...]], limit: int, offset: int,
+    executor: Executor, query: Select[*tuple[Any, ...]], limit: int, offset: int,
     params: dict[str, Any] | None = None,
 ) -> tuple[list[Sequence[Any]], int]:
     """One page of an ordered query and the count of all its rows, in one round trip (count(*) over()).
@@ -349,12 +379,12 @@ async def page(
     its one query and little Python. Only a page past the end (no rows, offset > 0) costs a second
     query, for the total.
     """
-    rows = await fetch(session, _paged(query), {**(params or {}), "page_limit": limit, "page_offset": offset})
+    rows = await fetch(executor, _paged(query), {**(params or {}), "page_limit": limit, "page_offset": offset})
     if rows:
         return rows, int(rows[0][-1])
     if offset == 0:
         return rows, 0
-    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()), params or {})
+    total = await executor.scalar(select(func.count()).select_from(query.order_by(None).subquery()), params or {})
     return rows, int(total or 0)
 
 

@@ -12,7 +12,8 @@ from litestar.pagination import OffsetPagination
 from litestar.params import FromQuery, HeaderParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.auth import IfMatch, Offset, PathId, allow, etag, parse_if_match
+from service import db
+from service.auth import IfMatch, Offset, PathId, allow, caller_of, etag, parse_if_match
 from service.caller import Caller, Role
 from service.casework import service as casework
 from service.db import response
@@ -79,8 +80,7 @@ class InventoryController(Controller):
     async def set_availability(
         self,
         request: Request[Any, Any, Any],
-        session: AsyncSession,
-        caller: Caller,
+        state: State,
         unit_id: PathId,
         data: AvailabilityIn,
         if_match: IfMatch = None,
@@ -89,16 +89,23 @@ class InventoryController(Controller):
         ] = None,
     ) -> Response[AvailabilityOut]:
         """Confirm a unit's status. If-Match: 412 when stale. Idempotency-Key: a retry gets the first answer."""
+        # The caller straight from authentication: the `caller` dependency would open the request's session.
+        caller = caller_of(request)
         expected = parse_if_match(if_match)
-        if idempotency_key is not None:
+        if idempotency_key is None:  # the change is one statement, its own transaction: no session needed
+            async with db.single_statements(request.scope, state.session_maker) as executor:
+                answer = await service.set_availability(executor, caller, unit_id, data, expected,
+                                                        lived_in=offers.lived_in)
+            return Response(answer, headers=etag(answer.version))
+        # The key is claimed, the change made and its answer remembered in one transaction.
+        async with db.request_transaction(request.scope, state.session_maker) as session:
             print_ = idempotency.fingerprint("PUT", request.url.path, msgspec.json.encode(data))
             earlier = await idempotency.claim(session, caller.key_id, idempotency_key, print_)
             if earlier is not None and earlier.body is not None and earlier.status_code is not None:
                 replay = msgspec.convert(earlier.body, AvailabilityOut)
                 return Response(replay, status_code=earlier.status_code,
                                 headers={**etag(replay.version), "Idempotent-Replayed": "true"})
-        answer = await service.set_availability(session, caller, unit_id, data, expected, lived_in=offers.lived_in)
-        if idempotency_key is not None:
+            answer = await service.set_availability(session, caller, unit_id, data, expected, lived_in=offers.lived_in)
             await idempotency.remember(session, caller.key_id, idempotency_key, 200, msgspec.to_builtins(answer))
         return Response(answer, headers=etag(answer.version))
 
@@ -148,7 +155,7 @@ class InventoryController(Controller):
     @get("/vacancies", guards=[allow(ADMIN, OFFICER, COMMISSIONER)])
     async def vacancies(
         self,
-        session: AsyncSession,
+        request: Request[Any, Any, Any],
         state: State,
         type: FromQuery[SchemeTypeName | None] = None,
         authority: Annotated[str | None, QueryParameter(pattern=r"^[EWSN]\d{8}$")] = None,
@@ -180,5 +187,6 @@ class InventoryController(Controller):
             pets=pets, accepts_nrpf=accepts_nrpf, communal=communal, language=language, specialism=specialism,
             available_by=available_by, include_stale=include_stale, include_expected=include_expected,
         )
-        items, total = await service.search_vacancies(session, filters, state.settings.stale_after, limit, offset)
+        async with db.single_statements(request.scope, state.session_maker) as reader:  # no session: one read
+            items, total = await service.search_vacancies(reader, filters, state.settings.stale_after, limit, offset)
         return OffsetPagination(items=items, limit=limit, offset=offset, total=total)

@@ -172,7 +172,7 @@ async def _unit_to_change(session: AsyncSession, caller: Caller, unit_id: int, e
 
 
 async def set_availability(
-    session: AsyncSession, caller: Caller, unit_id: int, change: AvailabilityIn, expected_version: int | None,
+    executor: db.Executor, caller: Caller, unit_id: int, change: AvailabilityIn, expected_version: int | None,
     *, lived_in: Callable[[ColumnExpressionArgument[int]], ColumnElement[bool]],
 ) -> AvailabilityOut:
     """Record a provider's confirmation of a unit's status, in one statement (one round trip).
@@ -194,7 +194,7 @@ async def set_availability(
         "confirmed_at": utcnow(), "expected": expected_version, "admin": caller.role is Role.ADMIN,
         "provider_id": caller.provider_id if caller.role is Role.PROVIDER else None, **audit.caller_params(caller),
     }
-    found = await db.fetch(session, _availability_statement(lived_in), params)
+    found = await db.fetch(executor, _availability_statement(lived_in), params)
     if not found:
         raise NotFound("unit", unit_id)
     row = found[0]
@@ -349,6 +349,7 @@ def _vacancy_search(names: frozenset[str]) -> Select[*tuple[Any, ...]]:
             Scheme.accepts_children, Scheme.max_children, Scheme.max_boy_age, Scheme.pets, Scheme.accepts_nrpf,
             Scheme.communal, Scheme.languages, Scheme.specialisms, Scheme.specialist_only, Unit.available_from,
             Unit.confirmed_at, Unit.confirmed_at < bindparam("stale_before"), Unit.status == UnitStatus.OCCUPIED,
+            Scheme.no_assistance_dog_reason,
         )
         .join(Scheme, Unit.scheme_id == Scheme.id)
         .where(*_vacancy_conditions(names))
@@ -357,7 +358,7 @@ def _vacancy_search(names: frozenset[str]) -> Select[*tuple[Any, ...]]:
 
 
 async def search_vacancies(
-    session: AsyncSession, filters: VacancyFilter, stale_after: timedelta, limit: int, offset: int
+    executor: db.Executor, filters: VacancyFilter, stale_after: timedelta, limit: int, offset: int
 ) -> tuple[list[VacancyOut], int]:
     """Available units across every authority, most recently confirmed first; never an address.
 
@@ -366,7 +367,7 @@ async def search_vacancies(
     stale_before = utcnow() - stale_after
     params = _vacancy_params(filters, stale_before)
     query = _vacancy_search(frozenset(params))
-    rows, total = await db.page(session, query, limit, offset, {**params, "stale_before": stale_before})
+    rows, total = await db.page(executor, query, limit, offset, {**params, "stale_before": stale_before})
     return [VacancyOut(*row[:-1]) for row in rows], total
 
 

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import delete, event, update
+from sqlalchemy import delete, event, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service import db
@@ -20,6 +20,7 @@ from service.access.models import ApiKey
 from service.app import create_app
 from service.audit.models import AuditEvent
 from service.caller import Role
+from service.inventory.models import Provider, Scheme, Unit, UnitStatus
 from service.settings import Settings
 
 
@@ -116,3 +117,38 @@ async def _new_key_works(client: AsyncClient, engine: AsyncEngine) -> None:
         async with maker.begin() as session:
             await session.execute(delete(AuditEvent).where(AuditEvent.api_key_id == row.id))
             await session.execute(delete(ApiKey).where(ApiKey.id == row.id))
+
+
+async def test_a_change_made_in_the_session_authentication_opened_is_committed(
+    database_url: str, engine: AsyncEngine
+) -> None:
+    maker = db.session_maker(engine)
+    async with maker.begin() as session:
+        provider = Provider(name="Sessions test provider", authority_code="E08000034")
+        session.add(provider)
+        await session.flush()
+        scheme = Scheme(provider_id=provider.id, name="Sessions test refuge", type="dispersed",
+                        authority_code="E08000034", district="HD1", address="confidential", lat=53.64, lon=-1.79,
+                        genders=["female"], accepts_children=True, pets=False, accepts_nrpf=False, communal=False,
+                        languages=["en"], specialisms=[], specialist_only=False)
+        session.add(scheme)
+        await session.flush()
+        unit = Unit(scheme_id=scheme.id, label="Room", bedspaces=1, wheelchair_accessible=False, step_free=False,
+                    status=UnitStatus.UNAVAILABLE)
+        session.add(unit)
+    try:
+        async with serving(database_url, engine) as (app, client, _, key):
+            auth = {"Authorization": f"Bearer {key}"}
+            assert (await client.get("/api/v1/authorities", headers=auth)).status_code == 200  # key stamped
+            for status in ("available", "unavailable"):
+                app.state.key_cache.clear()  # so authentication looks the key up in the request's session
+                answer = await client.put(f"/api/v1/units/{unit.id}/availability", json={"status": status},
+                                          headers=auth)
+                assert answer.status_code == 200, answer.text
+                async with maker() as session:
+                    assert await session.scalar(select(Unit.status).where(Unit.id == unit.id)) == status
+    finally:
+        async with maker.begin() as session:
+            await session.execute(delete(AuditEvent).where(AuditEvent.entity == "unit",
+                                                           AuditEvent.entity_id == str(unit.id)))
+            await session.execute(delete(Provider).where(Provider.id == provider.id))

@@ -86,6 +86,13 @@ async def test_listing_shows_eligibility_and_staleness(
     assert "lat" not in refuge and "lon" not in refuge
     fresh = {i["unit_id"] for i in (await vacancies(client, world, include_stale="false", limit=200))["items"]}
     assert units["refuge"]["id"] not in fresh and units["accessible"]["id"] in fresh
+    # An officer placing a household with an assistance dog sees why a refuge cannot take one.
+    reason = "a resident's severe allergy, confirmed by the GP"
+    no_dogs = await make_unit(client, world, scheme=scheme_body(world.provider_id, name="Allergy-safe refuge",
+                                                                no_assistance_dog_reason=reason))
+    items = {i["unit_id"]: i for i in (await vacancies(client, world, authority=KIRKLEES, limit=200))["items"]}
+    assert items[no_dogs["id"]]["no_assistance_dog_reason"] == reason
+    assert items[units["accessible"]["id"]]["no_assistance_dog_reason"] is None
 
 
 async def test_pagination(client: AsyncClient, world: World) -> None:
