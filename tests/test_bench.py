@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -39,3 +40,22 @@ def test_bench_matcher_measures_linked_groups() -> None:
     assert alone["optimal"]["placed"] == 3  # four households kept apart over three schemes: one per scheme
     assert alone["optimal"]["cp_sat_solves"] >= 1
     assert inside["optimal"]["status"] == "optimal" and inside["referrals"] == 20
+
+
+def test_bench_api_serves_every_phase_in_rounds_without_errors() -> None:
+    entry = "import sys; from service.cli import main; sys.exit(main())"
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}  # its own embedded PostgreSQL
+    done = subprocess.run([sys.executable, "-c", entry, "bench", "api", "--connections", "4", "--duration", "0.5",
+                           "--warmup", "0.2", "--rounds", "2", "--workers", "2", "--match-size", "0"],
+                          capture_output=True, text=True, timeout=300, check=False, env=env)
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert figures["rounds"] == 2 and figures["server"]["workers"] == 2
+    for phase in ("ready", "vacancies", "availability", "authorities"):
+        assert len(figures[phase]["rounds"]) == 2, phase
+        assert figures[phase]["requests"] > 0 and figures[phase]["errors"] == 0, phase
+        for run in figures[phase]["rounds"]:
+            assert set(run["statuses"]) == {"200"}, (phase, run["statuses"])
+            assert run["cpu"]["server"] > 0, phase
+    assert figures["ratios"]["vacancies_vs_ready"] > 0 and figures["ratios"]["availability_vs_ready"] > 0
+    assert figures["met"]["no_errors"] is True

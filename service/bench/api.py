@@ -9,6 +9,9 @@ Each phase runs `--connections` connections for `--duration` seconds after a war
 - `vacancies`: GET /api/v1/vacancies?limit=50&offset=... with an officer's key;
 - `availability`: PUT /api/v1/units/{id}/availability with If-Match, each connection on a unit of
   its own (so writers do not queue on one row lock), alternating available and unavailable;
+- `authorities`: GET /api/v1/authorities?limit=1 (one page of the councils, one query);
+- `at_rate`: the phases of `--rates` again at a fixed rate (the targets' 1,000 searches and 500
+  updates a second), latency counted from when each request was due;
 - `vacancies_during_match`: the vacancy search again while a `--match-size` problem is solved by
   POST /api/v1/optimiser/solve (skipped with --match-size 0).
 
@@ -47,9 +50,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--connections", type=int, default=50, help="concurrent keep-alive connections")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds each phase is measured")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load before each measurement")
+    parser.add_argument("--rates", default="vacancies=1000,availability=500",
+                        help="phases also run at a fixed rate (requests per second), latency counted from when each "
+                             "request was due: the targets' rates ('' for none)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="times the phases run in turn; figures are the medians (a shared machine drifts)")
     parser.add_argument("--workers", type=int, default=None, help="server processes (default: the CPUs available)")
-    parser.add_argument("--phases", default="ready,vacancies,availability",
-                        help="comma-separated: ready, vacancies, availability")
+    parser.add_argument("--phases", default="ready,vacancies,availability,authorities",
+                        help="comma-separated: ready, vacancies, availability, authorities")
     parser.add_argument("--match-size", default="2000x10000",
                         help="referrals x units of the background solve (0: no match phase)")
     parser.add_argument("--seed", type=int, default=1)
@@ -69,12 +77,19 @@ def run(args: argparse.Namespace) -> int:
         except ValueError:
             raise CliError(f"--match-size: {args.match_size!r} is not RxU, e.g. 2000x10000, or 0") from None
         match = (referrals, units)
-    if args.connections < 1 or args.duration <= 0 or args.warmup < 0:
-        raise CliError("--connections, --duration: must be positive")
+    if args.connections < 1 or args.duration <= 0 or args.warmup < 0 or args.rounds < 1:
+        raise CliError("--connections, --duration, --rounds: must be positive")
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
-    unknown = set(phases) - {"ready", "vacancies", "availability"}
+    unknown = set(phases) - {"ready", "vacancies", "availability", "authorities"}
     if unknown:
         raise CliError(f"--phases: unknown {', '.join(sorted(unknown))}")
+    try:
+        rates = {name.strip(): float(value) for name, value in
+                 (item.split("=") for item in args.rates.split(",") if item.strip())}
+    except ValueError:
+        raise CliError(f"--rates: {args.rates!r} is not phase=rate,... e.g. vacancies=1000") from None
+    if set(rates) - {"ready", "vacancies", "availability", "authorities"} or any(r <= 0 for r in rates.values()):
+        raise CliError("--rates: phases are ready, vacancies, availability, authorities; rates are positive")
     workers = args.workers or available_cpus()
     url = Settings.from_env().database_url  # the configured database, or an embedded one of its own
     folder = Path(tempfile.mkdtemp(prefix="sab-", dir="/tmp"))
@@ -82,11 +97,21 @@ def run(args: argparse.Namespace) -> int:
         from service.db import database
 
         with database(url, folder) as database_url:
-            figures = asyncio.run(_bench(database_url, args, phases, workers, match, folder))
+            # uvloop: the client takes as little of the CPU the server needs as it can
+            with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+                figures = runner.run(_bench(database_url, args, phases, rates, workers, match, folder))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     print(json.dumps(figures, indent=2))
     return 0
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:  # (Windows)
+        return None
+    return uvloop.new_event_loop
 
 
 def _percentiles(samples: list[float]) -> dict[str, float]:
@@ -133,13 +158,21 @@ def _request(method: str, path: str, headers: dict[str, str], body: bytes = b"")
 
 async def _load(port: int, connections: int, warmup: float, duration: float,
                 make: Callable[[int, int, Any], bytes], on_answer: Callable[[int, int, bytes], Any] | None = None,
-                until: asyncio.Future[Any] | None = None) -> dict[str, Any]:
-    """`connections` connections send requests back to back; figures over `duration` after `warmup`."""
+                until: asyncio.Future[Any] | None = None, rate: float | None = None) -> dict[str, Any]:
+    """`connections` connections send requests; figures over `duration` after `warmup`.
+
+    Without `rate`, each connection sends its next request as soon as the last is answered: the
+    most the server can do (and latencies that are mostly queueing). With `rate` (requests per
+    second over all connections) each connection sends on a fixed schedule, and a request's latency
+    is counted from when it was due, not when it was sent: a server that falls behind is charged the
+    wait (no coordinated omission, as wrk2 measures).
+    """
     latencies: list[float] = []
     counts = {"ok": 0, "errors": 0}
     started = time.perf_counter()
     measure_from, measure_to = started + warmup, started + warmup + duration
     statuses: dict[int, int] = {}
+    interval = connections / rate if rate else 0.0
 
     async def connection(number: int) -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -151,7 +184,13 @@ async def _load(port: int, connections: int, warmup: float, duration: float,
                 now = time.perf_counter()
                 if now >= measure_to or (until is not None and until.done()):
                     return
-                began = time.perf_counter()
+                began = now
+                if rate:  # due at a fixed pace, connections staggered over one interval
+                    began = started + interval * (i + number / connections)
+                    if began >= measure_to:
+                        return
+                    if began > now:
+                        await asyncio.sleep(began - now)
                 status, _, body = await conn.call(make(number, i, state))
                 ended = time.perf_counter()
                 if on_answer is not None:
@@ -222,7 +261,7 @@ def _start_server(database_url: str, workers: int, log: Path,
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     command = [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    if workers != 1:  # (a checkout from before --workers serves one process)
+    if workers != 1 or pythonpath is None:  # (a checkout from before --workers serves one process)
         command += ["--workers", str(workers)]
     with open(log, "wb") as out:
         server = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -251,7 +290,7 @@ async def _wait_ready(server: subprocess.Popen[bytes], port: int, log: Path, wor
     raise RuntimeError(f"the server's {workers} workers did not all answer within 60 s")
 
 
-async def _bench(database_url: str, args: argparse.Namespace, phases: list[str], workers: int,
+async def _bench(database_url: str, args: argparse.Namespace, phases: list[str], rates: dict[str, float], workers: int,
                  match: tuple[int, int] | None, folder: Path) -> dict[str, Any]:
     seeded = await _seed(database_url, args.connections)
     officer = {"Authorization": f"Bearer {seeded['officer']}"}
@@ -261,6 +300,7 @@ async def _bench(database_url: str, args: argparse.Namespace, phases: list[str],
     await _wait_ready(server, port, folder / "server.log", workers)
     figures: dict[str, Any] = {}
     ready_request = _request("GET", "/ready", {})
+    authorities_request = _request("GET", "/api/v1/authorities?limit=1", officer)
     # Pages that exist (a page past the end costs a second query, for its total).
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     _, _, first = await _Connection(reader, writer).call(_request("GET", "/api/v1/vacancies?limit=1", officer))
@@ -280,16 +320,30 @@ async def _bench(database_url: str, args: argparse.Namespace, phases: list[str],
     def version_of(_n: int, status: int, body: bytes) -> Any:
         return json.loads(body)["version"] if status == 200 else None
 
+    loads: dict[str, tuple[Callable[[int, int, Any], bytes], Callable[[int, int, bytes], Any] | None]] = {
+        "ready": (lambda _n, _i, _s: ready_request, None),
+        "vacancies": (vacancies, None),
+        "availability": (availability, version_of),
+        "authorities": (lambda _n, _i, _s: authorities_request, None),
+    }
+    rounds: dict[str, list[dict[str, Any]]] = {phase: [] for phase in phases}
+    rated: dict[str, list[dict[str, Any]]] = {phase: [] for phase in rates}
     try:
-        for phase in phases:
-            if phase == "ready":
-                figures["ready"] = await _load(port, args.connections, args.warmup, args.duration,
-                                               lambda _n, _i, _s: ready_request)
-            elif phase == "vacancies":
-                figures["vacancies"] = await _load(port, args.connections, args.warmup, args.duration, vacancies)
-            elif phase == "availability":
-                figures["availability"] = await _load(port, args.connections, args.warmup, args.duration,
-                                                      availability, version_of)
+        for _ in range(args.rounds):  # in turn, so that drift in the machine's speed touches every phase alike
+            for phase in phases:
+                make, on_answer = loads[phase]
+                cpu = asyncio.ensure_future(_cpu_use(server.pid, args.warmup, args.duration))
+                measured = await _load(port, args.connections, args.warmup, args.duration, make, on_answer)
+                rounds[phase].append({**measured, "cpu": await cpu})
+            for phase, rate in rates.items():
+                make, on_answer = loads[phase]
+                measured = await _load(port, args.connections, args.warmup, args.duration, make, on_answer,
+                                       rate=rate)
+                rated[phase].append({**measured, "rate": rate})
+        figures.update({phase: _median_round(runs) for phase, runs in rounds.items()})
+        if rated:
+            figures["at_rate"] = {phase: {"rate": rates[phase], **_median_round(runs)}
+                                  for phase, runs in rated.items()}
         if match is not None:
             figures["vacancies_during_match"] = await _during_match(port, args, officer, vacancies, match)
     finally:
@@ -301,12 +355,13 @@ async def _bench(database_url: str, args: argparse.Namespace, phases: list[str],
             server.wait()
     return {
         "benchmark": "api",
+        "rounds": args.rounds,
         "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
                     "cpus_available": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None},
         "server": {"workers": workers, "command": f"safeaccom serve --workers {workers}",
                    "pythonpath": args.server_pythonpath},
         **figures,
-        **_against_targets(figures),
+        **_against_targets(figures, rounds),
     }
 
 
@@ -330,12 +385,64 @@ async def _during_match(port: int, args: argparse.Namespace, officer: dict[str, 
     return during
 
 
-def _against_targets(figures: dict[str, Any]) -> dict[str, Any]:
+def _median_round(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """A phase's figures over its rounds: the medians of rate and latencies, and every round's own."""
+    figures: dict[str, Any] = {"rounds": runs}
+    for name in ("requests_per_second", "p50_ms", "p95_ms", "p99_ms", "mean_ms"):
+        figures[name] = round(statistics.median(run.get(name, 0.0) for run in runs), 2)
+    figures["requests"] = sum(run["requests"] for run in runs)
+    figures["errors"] = sum(run["errors"] for run in runs)
+    return figures
+
+
+async def _cpu_use(server_pid: int, warmup: float, duration: float) -> dict[str, float]:
+    """CPU used while a phase is measured, in cores: the server's processes, PostgreSQL's, this client's,
+    and the share of the machine's time the hypervisor took (steal)."""
+    import psutil
+
+    def sample() -> tuple[float, dict[str, float], list[int]]:
+        groups = {"server": 0.0, "postgres": 0.0, "client": 0.0}
+        try:
+            server = [psutil.Process(server_pid), *psutil.Process(server_pid).children(recursive=True)]
+        except psutil.NoSuchProcess:
+            server = []
+        server_pids = {p.pid for p in server}
+        for process in psutil.process_iter(["name"]):
+            group = ("server" if process.pid in server_pids else "client" if process.pid == os.getpid()
+                     else "postgres" if process.info["name"] == "postgres" else None)
+            if group is None:
+                continue
+            with contextlib.suppress(psutil.Error):
+                times = process.cpu_times()
+                groups[group] += times.user + times.system
+        with open("/proc/stat") as stat:
+            machine = [int(n) for n in stat.readline().split()[1:]]
+        return time.perf_counter(), groups, machine
+
+    await asyncio.sleep(warmup)
+    began, before, machine_before = await asyncio.to_thread(sample)
+    await asyncio.sleep(duration)
+    ended, after, machine_after = await asyncio.to_thread(sample)
+    seconds = ended - began
+    ticks = [b - a for a, b in zip(machine_before, machine_after, strict=False)]
+    steal = ticks[7] if len(ticks) > 7 else 0
+    return {**{group: round((after[group] - before[group]) / seconds, 2) for group in before},
+            "steal_percent": round(100 * steal / max(1, sum(ticks)), 1)}
+
+
+def _against_targets(figures: dict[str, Any], rounds: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     ready, search, update = figures.get("ready"), figures.get("vacancies"), figures.get("availability")
     if not (ready and search and update and ready["requests_per_second"]):
         return {}
-    ratios = {"vacancies_vs_ready": round(search["requests_per_second"] / ready["requests_per_second"], 3),
-              "availability_vs_ready": round(update["requests_per_second"] / ready["requests_per_second"], 3)}
+
+    def ratio(phase: str) -> float:  # the median of each round's ratio to the same round's /ready
+        return round(statistics.median(run["requests_per_second"] / max(base["requests_per_second"], 1e-9)
+                                       for run, base in zip(rounds[phase], rounds["ready"], strict=True)), 3)
+
+    ratios = {"vacancies_vs_ready": ratio("vacancies"), "availability_vs_ready": ratio("availability")}
+    at_rate = figures.get("at_rate", {})
+    met_at_rate = {f"{phase}_p99_at_{int(found['rate'])}_per_second": found.get("p99_ms", 1e9) <= TARGETS["p99_ms"]
+                   for phase, found in at_rate.items()}
     met = {
         "vacancies_vs_ready": ratios["vacancies_vs_ready"] >= TARGETS["vacancies_vs_ready"],
         "availability_vs_ready": ratios["availability_vs_ready"] >= TARGETS["availability_vs_ready"],
@@ -344,5 +451,6 @@ def _against_targets(figures: dict[str, Any]) -> dict[str, Any]:
         "vacancies_per_second": search["requests_per_second"] >= TARGETS["vacancies_per_second"],
         "availability_per_second": update["requests_per_second"] >= TARGETS["availability_per_second"],
         "no_errors": not (search["errors"] or update["errors"] or ready["errors"]),
+        **met_at_rate,
     }
     return {"ratios": ratios, "targets": TARGETS, "met": met}

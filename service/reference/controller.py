@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get
-from litestar.pagination import OffsetPagination
-from msgspec import Struct
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Annotated, Any
 
-from service.auth import allow
+from litestar import Controller, Request, get
+from litestar.datastructures import State
+from litestar.pagination import OffsetPagination
+from litestar.params import QueryParameter
+from msgspec import Struct
+
+from service import db
+from service.auth import Offset, allow
 from service.caller import Role
 from service.reference import service
 
@@ -19,15 +23,22 @@ class AuthorityOut(Struct):
     neighbours: list[str]
 
 
+# Every council in England fits on one page (there are about 350).
+MAX_AUTHORITIES = 500
+
+
 class ReferenceController(Controller):
     path = "/api/v1"
     tags = ["reference"]
 
     @get("/authorities", guards=[allow(*Role)])
-    async def authorities(self, session: AsyncSession) -> OffsetPagination[AuthorityOut]:
-        """English councils (GSS code, name) and the councils each borders."""
-        items = [
-            AuthorityOut(code=a.code, name=a.name, tier_one=a.tier_one, neighbours=n)
-            for a, n in await service.list_authorities(session)
-        ]
-        return OffsetPagination(items=items, limit=len(items), offset=0, total=len(items))
+    async def authorities(
+        self, request: Request[Any, Any, Any], state: State,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_AUTHORITIES)] = MAX_AUTHORITIES, offset: Offset = 0,
+    ) -> OffsetPagination[AuthorityOut]:
+        """English councils (GSS code, name) and the councils each borders, by code (all of them unless
+        `limit` says fewer)."""
+        async with db.single_statements(request.scope, state.session_maker) as executor:  # no session: one read
+            rows, total = await service.authority_page(executor, limit, offset)
+        return OffsetPagination(items=[AuthorityOut(*row[:-1]) for row in rows], limit=limit, offset=offset,
+                                total=total)

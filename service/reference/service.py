@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import refdata
+from service import db
 from service.errors import Invalid
 from service.reference.models import Authority, AuthorityNeighbour, PostcodeDistrict
 
@@ -69,6 +72,33 @@ async def district_centroids(session: AsyncSession, districts: set[str]) -> dict
         .where(PostcodeDistrict.district.in_(districts))
     )
     return {district: (lat, lon) for district, lat, lon in rows}
+
+
+# The page of councils first (narrow rows: counted, sorted, cut), then the neighbours of those only.
+_PAGE = (
+    select(Authority.code, Authority.name, Authority.tier_one, func.count().over().label("total"))
+    .order_by(Authority.code).limit(bindparam("page_limit")).offset(bindparam("page_offset"))
+    .subquery("page")
+)
+_AUTHORITY_PAGE = (
+    select(
+        _PAGE.c.code, _PAGE.c.name, _PAGE.c.tier_one,
+        func.array(select(AuthorityNeighbour.neighbour).where(AuthorityNeighbour.code == _PAGE.c.code)
+                   .order_by(AuthorityNeighbour.neighbour).scalar_subquery()),
+        _PAGE.c.total,
+    )
+    .order_by(_PAGE.c.code)
+)
+_AUTHORITY_COUNT = select(func.count()).select_from(Authority)
+
+
+async def authority_page(executor: db.Executor, limit: int, offset: int) -> tuple[list[Sequence[Any]], int]:
+    """A page of councils by code, each (code, name, tier_one, neighbour codes, total), and how many there
+    are: one query (two for a page past the end)."""
+    rows = await db.fetch(executor, _AUTHORITY_PAGE, {"page_limit": limit, "page_offset": offset})
+    if rows:
+        return rows, int(rows[0][-1])
+    return rows, int((await db.fetch(executor, _AUTHORITY_COUNT))[0][0]) if offset else 0
 
 
 async def list_authorities(session: AsyncSession) -> list[tuple[Authority, list[str]]]:

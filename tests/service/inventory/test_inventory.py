@@ -122,6 +122,20 @@ async def test_authorities_list_councils_and_neighbours(client: Client, world: W
     assert KIRKLEES in authorities["E08000033"]["neighbours"]  # symmetric
     assert_problem(await client.get("/api/v1/authorities"), 401)
 
+    # Every council on one page by default; smaller pages, in code order, add up to the same list.
+    whole = response.json()
+    assert whole["total"] == len(whole["items"]) > 300 and whole["offset"] == 0
+    auth = world.auth("officer")
+    first = (await client.get("/api/v1/authorities", params={"limit": 1}, headers=auth)).json()
+    assert first["items"] == whole["items"][:1] and first["total"] == whole["total"] and first["limit"] == 1
+    paged = (await client.get("/api/v1/authorities", params={"limit": 100, "offset": 200}, headers=auth)).json()
+    assert paged["items"] == whole["items"][200:300]
+    assert [a["code"] for a in whole["items"]] == sorted(authorities)
+    beyond = (await client.get("/api/v1/authorities", params={"offset": 10_000}, headers=auth)).json()
+    assert beyond["items"] == [] and beyond["total"] == whole["total"]
+    for bad in ({"limit": 0}, {"limit": 501}, {"offset": -1}):
+        assert_problem(await client.get("/api/v1/authorities", params=bad, headers=auth), 400, next(iter(bad)))
+
 
 async def test_health_and_ready(client: Client) -> None:
     assert (await client.get("/health")).json() == {"status": "ok"}
