@@ -264,7 +264,10 @@ def _start_server(database_url: str, workers: int, log: Path,
     if workers != 1 or pythonpath is None:  # (a checkout from before --workers serves one process)
         command += ["--workers", str(workers)]
     with open(log, "wb") as out:
-        server = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        # In the log's folder, not here: `python -m` puts its working directory first on the path, which
+        # would serve this checkout's code whatever --server-pythonpath says.
+        server = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                  cwd=log.parent)
     return server, port
 
 
