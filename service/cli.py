@@ -230,7 +230,7 @@ def _serve(settings: Settings, host: str | None, port: int | None, *, demo: bool
     from service.db import database
     from service.logs import log_config
     from service.migrate import migrate
-    from service.serving import serve_workers, uvicorn_options
+    from service.serving import pool_size_for, serve_workers, uvicorn_options
 
     _stop_on_sigterm()
     with database(settings.database_url, settings.data_dir) as url:
@@ -254,6 +254,7 @@ def _serve(settings: Settings, host: str | None, port: int | None, *, demo: bool
             # Each worker process builds its own app from the environment: pass the resolved database on,
             # and the protocol by its import path (each worker imports it; a class made here cannot travel).
             os.environ["DATABASE_URL"] = url
+            os.environ.setdefault("SAFEACCOM_DB_POOL_SIZE", str(pool_size_for(workers)))
             options["http"] = "service.serving:GuardedProtocol"
             if settings.metrics and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
                 import tempfile  # the workers' metrics meet in files, so any worker answers for all

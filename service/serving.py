@@ -102,6 +102,13 @@ class GuardedProtocol(_GuardedProtocol):
     header_timeout = Settings.from_env().header_timeout_seconds
 
 
+def pool_size_for(workers: int) -> int:
+    """Database connections each of `workers` processes keeps when SAFEACCOM_DB_POOL_SIZE is not set:
+    20, fewer beyond four workers so that together they stay under 90 (PostgreSQL allows 100 by
+    default), at least 5."""
+    return max(5, min(20, 90 // workers))
+
+
 def listen_socket(host: str, port: int) -> socket.socket:
     """A TCP socket bound to (host, port) with SO_REUSEPORT, not yet listening (uvicorn calls listen)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET

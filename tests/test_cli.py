@@ -306,3 +306,11 @@ def test_serve_refuses_a_bad_worker_count_with_exit_2(capsys: pytest.CaptureFixt
 
     assert main(["serve", "--workers", "0"]) == 2
     assert "--workers" in capsys.readouterr().err
+
+
+def test_workers_database_pools_stay_under_postgresql_default_connection_limit() -> None:
+    from service.serving import pool_size_for
+
+    assert pool_size_for(1) == pool_size_for(2) == pool_size_for(4) == 20
+    for workers in range(1, 19):  # up to 18 workers, together they keep at most 90 of PostgreSQL's 100
+        assert 5 <= pool_size_for(workers) and workers * pool_size_for(workers) <= 90, workers
