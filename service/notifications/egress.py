@@ -28,7 +28,7 @@ import httpx
 
 from service.errors import Invalid
 
-__all__ = ["NOT_PUBLIC", "BlockedAddress", "PinnedTransport", "is_public", "normalise_url", "public_address"]
+__all__ = ["NOT_PUBLIC", "BlockedAddress", "PinnedTransport", "is_public", "normalise_url", "public_addresses"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -184,8 +184,9 @@ def normalise_url(url: str, allow_internal: bool = False) -> str:
 # --- delivery --------------------------------------------------------------------------------
 
 
-async def public_address(host: str, port: int, allow_internal: bool = False) -> str:
-    """Resolve the host once; the first address if every address it resolves to is public (BlockedAddress otherwise)."""
+async def public_addresses(host: str, port: int, allow_internal: bool = False) -> list[str]:
+    """Resolve the host once; its addresses in the resolver's order if every one is public (BlockedAddress
+    otherwise)."""
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -202,7 +203,7 @@ async def public_address(host: str, port: int, allow_internal: bool = False) -> 
         raise BlockedAddress(f"{host} does not resolve")
     if not allow_internal and not all(is_public(a) for a in addresses):
         raise BlockedAddress(f"{host} resolves to an address inside the service's network")
-    return str(addresses[0])
+    return list(dict.fromkeys(str(a) for a in addresses))
 
 
 class _PinnedBackend(httpcore.AsyncNetworkBackend):
@@ -216,8 +217,16 @@ class _PinnedBackend(httpcore.AsyncNetworkBackend):
         self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,  # noqa: ASYNC109 (httpcore's signature)
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        address = await public_address(host, port, self._allow_internal)
-        return await self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
+        # Each checked address in turn, as a browser would: a receiver whose name also has an IPv6
+        # address that does not answer (or an IPv4 one) is still reached on the other.
+        addresses = await public_addresses(host, port, self._allow_internal)
+        options = list(socket_options) if socket_options is not None else None
+        for address in addresses[:-1]:
+            try:
+                return await self._inner.connect_tcp(address, port, timeout, local_address, options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout):
+                continue
+        return await self._inner.connect_tcp(addresses[-1], port, timeout, local_address, options)
 
     async def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None,  # noqa: ASYNC109

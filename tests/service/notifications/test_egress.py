@@ -330,3 +330,29 @@ async def test_tls_is_verified_against_the_host_name_while_the_socket_goes_to_th
     [request] = requests
     assert f"host: hooks.example.org:{port}".encode() in request.lower()
     assert errors[right.id] is None and errors[wrong.id] == "ConnectError"
+
+
+async def test_a_receiver_is_reached_on_its_next_address_when_the_first_does_not_answer(
+    world: World, session_maker: async_sessionmaker[AsyncSession], receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A name with two addresses, the first of which refuses (a dual-stack host whose IPv6 does not
+    # answer, say): the delivery goes to the second, both having been checked.
+    port = _port(receiver)
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.2", port), timeout=5).close()  # nothing listens there
+    real = socket.getaddrinfo
+
+    def two_addresses(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "receiver.test":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port)) for ip in ("127.0.0.2", "127.0.0.1")]
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", two_addresses)
+    async with session_maker() as session, session.begin():
+        await _stored_webhook(session, f"http://receiver.test:{port}/two", "/two", receiver)
+        await notifications.enqueue(session, "offer.created", {"offer_id": 3}, authority=KIRKLEES)
+    report = await notifications.deliver_due(session_maker, allow_internal=True)
+    assert report.delivered == 1, report
+    [delivery] = receiver.deliveries
+    assert delivery.valid and delivery.path == "/two"
