@@ -4,8 +4,8 @@ for each request's headers, and worker processes that share the load evenly.
 uvicorn closes idle keep-alive connections, but waits without end for a request's headers: a client
 that opens connections and trickles a header line now and then (slowloris) holds them for ever. The
 protocol here closes a connection whose request headers are not complete within the deadline, and
-refuses (400, as uvicorn answers any malformed request) a request line and headers over 16 KiB:
-httptools parses as bytes arrive and, unlike h11, sets no limit of its own.
+refuses (400, as uvicorn answers any malformed request) a request line and headers over 16 KiB,
+finished or not: httptools parses as bytes arrive and, unlike h11, sets no limit of its own.
 
 With several workers, uvicorn's supervisor hands every worker one shared listening socket; the first
 worker to wake accepts a whole burst of new connections, and with keep-alive it keeps them: in the
@@ -59,9 +59,25 @@ class _GuardedProtocol(HttpToolsProtocol):
         if self._head_bytes > MAX_HEAD_BYTES:
             raise _HeadTooLarge
 
+    _in_head = False
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        # httptools hands over a header only once its line is complete, and keeps what it has of an
+        # unfinished one: count the bytes that arrived while a request's head was still unfinished.
+        if self._in_head and not self.transport.is_closing():
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEAD_BYTES:
+                self.send_400_response("Request headers too large.")
+
     def on_message_begin(self) -> None:
         self._head_bytes = 0
+        self._in_head = True
         super().on_message_begin()
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        super().on_headers_complete()
 
     def on_url(self, url: bytes) -> None:
         self._count(len(url))

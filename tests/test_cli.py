@@ -254,7 +254,8 @@ def test_serve_bounds_connections_and_closes_those_whose_headers_never_finish(da
 
 @pytest.mark.usefixtures("engine")  # migrated
 def test_serve_refuses_a_request_head_over_16_kib_and_serves_the_next_connection(database_url: str) -> None:
-    with serving(database_url, 1) as (process, port):
+    # (a header deadline far off, so that it is the size limit that hangs up)
+    with serving(database_url, 1, SAFEACCOM_HEADER_TIMEOUT_SECONDS="120") as (process, port):
         url = f"http://127.0.0.1:{port}"
         wait_ready(url, process)
         assert httpx.get(f"{url}/health", headers={"X-Padding": "a" * 8000}, timeout=10).status_code == 200
@@ -268,6 +269,23 @@ def test_serve_refuses_a_request_head_over_16_kib_and_serves_the_next_connection
             except ConnectionResetError:  # it hung up with our headers still unread
                 pass
         assert answer == b"" or answer.startswith(b"HTTP/1.1 400"), answer[:40]  # refused, never served
+        # One header line that never ends: refused once it passes the limit, not buffered until the deadline.
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+            conn.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Endless: ")
+            answer = b""
+            try:
+                for _ in range(64):  # up to 1 MiB, in 16 KiB pieces
+                    conn.sendall(b"a" * 16384)
+                    time.sleep(0.01)
+            except (BrokenPipeError, ConnectionResetError):  # it hung up on us
+                pass
+            with contextlib.suppress(ConnectionResetError):
+                answer = conn.recv(4096)
+            assert answer == b"" or answer.startswith(b"HTTP/1.1 400"), answer[:40]
+            with pytest.raises(OSError):  # the connection is gone
+                for _ in range(8):
+                    conn.sendall(b"a" * 16384)
+                    time.sleep(0.05)
         assert httpx.get(f"{url}/health", timeout=10).status_code == 200
 
 

@@ -184,30 +184,79 @@ async def set_availability(
     the row it read says which rule refused, in the order `_availability_refusal` checks them.
     Placements belong to the offers feature, which is built on this one: its `lived_in` SQL test is
     passed in, not imported.
+
+    One change is never made by that one statement: taking a unit out of `occupied`. A statement
+    that waited for the unit's lock sees the unit as its holder left it, but other tables as they
+    were when it began: a household that moved in meanwhile (an offer accepted) would be invisible.
+    So that change is made carefully (`_set_availability_under_lock`): the unit locked first, then
+    the same statement, which then sees every placement committed before the lock was granted.
     """
     status = UnitStatus(change.status)
-    if status is UnitStatus.OCCUPIED and change.available_from is not None \
-            and change.available_from <= utcnow().date():
-        raise Invalid("available_from", "for an occupied unit, the future date it is expected to be free")
     params = {
         "unit_id": unit_id, "status": status.value, "available_from": _available_from(status, change.available_from),
         "confirmed_at": utcnow(), "expected": expected_version, "admin": caller.role is Role.ADMIN,
-        "provider_id": caller.provider_id if caller.role is Role.PROVIDER else None, **audit.caller_params(caller),
+        "provider_id": caller.provider_id if caller.role is Role.PROVIDER else None, "careful": False,
+        **audit.caller_params(caller),
     }
-    found = await db.fetch(executor, _availability_statement(lived_in), params)
-    if not found:
-        raise NotFound("unit", unit_id)
-    row = found[0]
+    if status is UnitStatus.OCCUPIED and change.available_from is not None \
+            and change.available_from <= utcnow().date():
+        await _require_unit_of(executor, caller, unit_id)  # 404 and 403 come before a bad date, as elsewhere
+        raise Invalid("available_from", "for an occupied unit, the future date it is expected to be free")
+    statement = _availability_statement(lived_in)
+    row = await _run_availability(executor, statement, unit_id, params)
     if row["version"] is None:
-        raise _availability_refusal(caller, unit_id, row, status, expected_version)
+        refusal = _availability_refusal(caller, unit_id, row, status, expected_version, careful=False)
+        if refusal is not None:
+            raise refusal
+        row = await _set_availability_under_lock(executor, statement, unit_id, params)
+        if row["version"] is None:
+            raise _availability_refusal(caller, unit_id, row, status, expected_version, careful=True) or \
+                AssertionError("the availability statement refused a change its rules allow")
     return AvailabilityOut(id=unit_id, status=row["status"], available_from=row["available_from"],
                            version=row["version"], confirmed_at=row["confirmed_at"])
 
 
+async def _run_availability(executor: db.Executor, statement: Select[Any], unit_id: int,
+                            params: dict[str, Any]) -> Any:
+    found = await db.fetch(executor, statement, params)
+    if not found:
+        raise NotFound("unit", unit_id)
+    return found[0]
+
+
+async def _set_availability_under_lock(executor: db.Executor, statement: Select[Any], unit_id: int,
+                                       params: dict[str, Any]) -> Any:
+    """The availability statement in a transaction that has locked the unit first (see set_availability)."""
+    lock = select(Unit.id).where(Unit.id == bindparam("unit_id")).with_for_update()
+
+    async def locked_then_changed(on: db.Executor) -> Any:
+        await on.execute(lock, {"unit_id": unit_id})  # through SQLAlchemy: it sends BEGIN first
+        return await _run_availability(on, statement, unit_id, {**params, "careful": True})
+
+    if isinstance(executor, AsyncSession) or executor.in_transaction():
+        return await locked_then_changed(executor)  # the caller's transaction commits it
+    async with executor.begin():
+        return await locked_then_changed(executor)
+
+
+async def _require_unit_of(executor: db.Executor, caller: Caller, unit_id: int) -> None:
+    """NotFound when there is no such unit, Forbidden when it is another provider's."""
+    found = await db.fetch(executor, _UNIT_OWNER, {"unit_id": unit_id})
+    if not found:
+        raise NotFound("unit", unit_id)
+    _require_owner(caller, found[0][0])
+
+
+_UNIT_OWNER = (
+    select(Scheme.provider_id).join(Unit, Unit.scheme_id == Scheme.id).where(Unit.id == bindparam("unit_id"))
+)
+
+
 def _availability_refusal(
-    caller: Caller, unit_id: int, row: Any, status: UnitStatus, expected_version: int | None
-) -> DomainError:
-    """Why `_availability_statement` changed nothing: its rules, in order, against the row it read."""
+    caller: Caller, unit_id: int, row: Any, status: UnitStatus, expected_version: int | None, *, careful: bool
+) -> DomainError | None:
+    """Why `_availability_statement` changed nothing: its rules, in order, against the row it read.
+    None: only because the unit leaves `occupied`, which is done under the lock (`careful`)."""
     try:
         _require_owner(caller, row["provider_id"])
     except Forbidden as refused:
@@ -219,9 +268,12 @@ def _availability_refusal(
         )
     if row["was_status"] == UnitStatus.HELD:
         return Conflict(f"unit {unit_id} is held by a pending offer; the offer must be answered first")
-    if row["lived_in"] and status is not UnitStatus.OCCUPIED:
-        return Conflict(f"a household lives in unit {unit_id}; end its placement to free the unit")
-    raise AssertionError("the availability statement refused a change its rules allow")
+    if row["was_status"] == UnitStatus.OCCUPIED and status is not UnitStatus.OCCUPIED:
+        if not careful:
+            return None
+        if row["lived_in"]:
+            return Conflict(f"a household lives in unit {unit_id}; end its placement to free the unit")
+    return None
 
 
 @functools.cache
@@ -251,7 +303,9 @@ def _availability_statement(lived_in: Callable[[ColumnExpressionArgument[int]], 
             or_(bindparam("admin", type_=Boolean), target.c.provider_id == bindparam("provider_id", type_=Integer)),
             or_(expected.is_(None), target.c.version == expected),
             target.c.status != UnitStatus.HELD,
-            or_(new_status == UnitStatus.OCCUPIED, ~target.c.lived_in),
+            # Out of `occupied` only under a lock taken first, when no household lives there (see set_availability).
+            or_(new_status == UnitStatus.OCCUPIED, target.c.status != UnitStatus.OCCUPIED,
+                and_(bindparam("careful", type_=Boolean), ~target.c.lived_in)),
         )
         .values(status=new_status, available_from=bindparam("available_from", type_=Unit.available_from.type),
                 confirmed_at=bindparam("confirmed_at", type_=Unit.confirmed_at.type), stale_flagged_at=None,

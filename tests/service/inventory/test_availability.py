@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from httpx import AsyncClient
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.audit.models import AuditEvent
 from service.changes.models import SuitabilityChange
+from service.db import utcnow
 from service.inventory.models import Unit, UnitStatus
 from tests.service.conftest import World, make_unit
 from tests.service.inventory.test_inventory import assert_problem
@@ -65,6 +67,11 @@ async def test_only_the_owning_provider_or_admin_changes_availability(client: Cl
                                     headers=world.auth("provider")), 400, "available_from")
     assert_problem(await client.put(path(unit), json={"status": "available", "available_from": "0001-01-01"},
                                     headers=world.auth("provider")), 422, "available_from")
+    # Whose unit it is, and whether it exists, are answered before what is wrong with the date.
+    past = {"status": "occupied", "available_from": (utcnow().date() - timedelta(days=1)).isoformat()}
+    assert_problem(await client.put(path(unit), json=past, headers=world.auth("provider")), 422, "available_from")
+    assert_problem(await client.put(path(unit), json=past, headers=world.auth("other_provider")), 403)
+    assert_problem(await client.put("/api/v1/units/999999/availability", json=past, headers=world.auth("admin")), 404)
 
 
 async def test_idempotency_key_replays_the_first_answer(client: Client, world: World) -> None:

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import delete
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service import db
 from service.access import service as access
-from service.access.models import Role
+from service.access.models import ApiKey, Role
 from service.app import create_app
 from service.audit.models import AuditEvent
-from service.inventory.models import Provider
+from service.caller import Caller
+from service.errors import Conflict
+from service.inventory import service as inventory
+from service.inventory.models import Provider, Unit, UnitStatus
+from service.inventory.schemas import AvailabilityIn
+from service.offers import service as offers
+from service.offers.models import Offer, OfferStatus, Placement
+from service.referrals.models import Referral, ReferralStatus, Risk
 from service.settings import Settings
 from tests.service.conftest import KIRKLEES
 from tests.support import add_refuge_unit
@@ -71,3 +79,52 @@ async def test_racing_retries_with_one_idempotency_key_apply_once(
     assert {r.status_code for r in responses} == {200}
     assert len({r.json()["version"] for r in responses}) == 1
     assert (await client.get(f"/api/v1/units/{unit_id}", headers=auth)).json()["version"] == 2
+
+
+async def test_a_household_moving_in_while_an_update_waits_keeps_the_unit_occupied(engine: AsyncEngine) -> None:
+    # An offer is accepted (the unit locked, made occupied, a placement recorded) while a provider's
+    # "available" waits for the unit's lock: once it gets it, it must see the household, not free the unit.
+    maker = db.session_maker(engine)
+    async with maker.begin() as session:
+        provider_id, unit_id = await add_refuge_unit(session, KIRKLEES, "Moving-in refuge")
+        referral = Referral(authority_code=KIRKLEES, status=ReferralStatus.OPEN, risk=Risk.HIGH, marac=False,
+                            referred_on=date(2026, 11, 1), household={"adults": [{"gender": "female", "age": 30}],
+                                                                       "children": []},
+                            needs={}, safety={}, preferences={}, equality={})
+        session.add(referral)
+        await session.flush()
+        made = Offer(referral_id=referral.id, unit_id=unit_id, status=OfferStatus.PENDING,
+                     expires_at=db.utcnow() + timedelta(hours=4))
+        session.add(made)
+        await session.flush()
+        referral_id, offer_id = referral.id, made.id
+        key_row, _ = await access.create_key(session, Role.PROVIDER, "moving in", provider_id=provider_id)
+    caller = Caller(key_id=key_row.id, role=Role.PROVIDER, provider_id=provider_id)
+    try:
+        async with engine.connect() as accepting:
+            async with accepting.begin():
+                await accepting.execute(select(Unit.id).where(Unit.id == unit_id).with_for_update())
+                await accepting.execute(update(Unit).where(Unit.id == unit_id)
+                                        .values(status=UnitStatus.OCCUPIED, version=Unit.version + 1))
+                await accepting.execute(insert(Placement).values(offer_id=offer_id, referral_id=referral_id,
+                                                                 unit_id=unit_id, started_on=db.utcnow().date()))
+
+                async def free_it() -> Any:
+                    async with engine.connect() as connection:
+                        return await inventory.set_availability(connection, caller, unit_id,
+                                                                AvailabilityIn(status="available"), None,
+                                                                lived_in=offers.lived_in)
+
+                waiting = asyncio.create_task(free_it())
+                await asyncio.sleep(0.5)  # the update is waiting for the unit's lock
+                assert not waiting.done()
+            with pytest.raises(Conflict):  # committed: the household is there
+                await waiting
+        async with maker() as session:
+            assert await session.scalar(select(Unit.status).where(Unit.id == unit_id)) == UnitStatus.OCCUPIED
+    finally:
+        async with maker.begin() as session:
+            await session.execute(delete(Referral).where(Referral.id == referral_id))
+            await session.execute(delete(AuditEvent).where(AuditEvent.api_key_id == key_row.id))
+            await session.execute(delete(ApiKey).where(ApiKey.id == key_row.id))
+            await session.execute(delete(Provider).where(Provider.id == provider_id))
