@@ -14,17 +14,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import asyncpg
 import msgspec
 from litestar import Request
 from litestar.types import Scope
 from sqlalchemy import ClauseElement, DateTime, Enum, MetaData, Select, bindparam, event, func, select
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
-from sqlalchemy.pool import AsyncAdaptedQueuePool
+from sqlalchemy.pool import AsyncAdaptedQueuePool, PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.util.concurrency import await_
+from sqlalchemy.util.concurrency import await_, greenlet_spawn
 from sqlalchemy.util.queue import AsyncAdaptedQueue, Empty
 
 from service.errors import NotFound
@@ -167,10 +169,18 @@ class _FairQueue(AsyncAdaptedQueue[Any]):
                 raise Empty() from None
             raise
 
+    def waiting(self) -> bool:
+        """Whether a request is waiting for a connection."""
+        return any(not waiter.done() for waiter in self._waiters)
+
 
 class _FairPool(AsyncAdaptedQueuePool):
     _queue_class = _FairQueue
 
+    def has_waiters(self) -> bool:
+        """Whether a request is waiting for one of the pool's connections."""
+        queue = self._pool
+        return isinstance(queue, _FairQueue) and queue.waiting()
 
 def create_engine(url: str, *, idle_ping_seconds: float = IDLE_PING_SECONDS, pool_size: int = POOL_SIZE,
                   pool_timeout: float = POOL_TIMEOUT_SECONDS) -> AsyncEngine:
@@ -245,6 +255,8 @@ def database(url: str | None, data_dir: Path) -> Iterator[str]:
 # The request's session lives in the ASGI scope, so that authentication (a middleware, before the
 # handler's dependencies) and the handler share one session and one transaction.
 _SESSION = "safeaccom.session"
+# The app state's StatementLane, when the app opened its own engine.
+STATEMENT_LANE = "statement_lane"
 
 
 def request_session(scope: Scope, maker: async_sessionmaker[AsyncSession]) -> AsyncSession:
@@ -320,8 +332,184 @@ def _compiled(statement: ClauseElement, dialect: Dialect) -> tuple[str, tuple[st
     return compiled.string, tuple(compiled.positiontup or ()), fixed
 
 
-# Where a statement runs: a session (its transaction, when it has begun one) or a bare connection.
-Executor = AsyncSession | AsyncConnection
+# Connections the statement lane keeps for `LANE_RETURN_SECONDS` at most before giving them back to the
+# pool (whose recycling and invalidation then reach them); a lane keeps at most half the pool's size.
+LANE_RETURN_SECONDS = 60.0
+
+
+class LaneConnection:
+    """A connection of the statement lane, lent to one request: each statement runs straight on the
+    driver and commits by itself, unless inside `transaction()`."""
+
+    __slots__ = ("broken", "dialect", "driver", "fairy", "idle_since", "taken_at")
+
+    def __init__(self, fairy: PoolProxiedConnection, dialect: Dialect) -> None:
+        self.fairy, self.dialect = fairy, dialect
+        self.driver: Any = fairy.driver_connection
+        self.broken = False  # interrupted or lost mid-statement: never lent again
+        self.taken_at = self.idle_since = time.monotonic()
+
+    async def fetch(self, sql: str, args: Sequence[Any]) -> list[Any]:
+        try:
+            return await self.driver.fetch(sql, *args)
+        except BaseException as error:
+            # The server refusing a statement leaves the connection as it was (nothing was begun);
+            # anything else (lost, cancelled mid-statement, a driver failure, the server ending the
+            # session: FATAL) may not.
+            if not isinstance(error, asyncpg.PostgresError) or isinstance(error, asyncpg.PostgresConnectionError) \
+                    or getattr(error, "severity_en", None) in {"FATAL", "PANIC"}:
+                self.broken = True
+            raise
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """The statements of the block in one transaction: committed when it ends, rolled back if it raises."""
+        async with self.driver.transaction():
+            yield
+
+    def reusable(self) -> bool:
+        return not (self.broken or self.driver.is_closed() or self.driver.is_in_transaction())
+
+
+class StatementLane:
+    """Connections kept out of the pool for requests whose work is one statement at a time.
+
+    A vacancy search or an availability update is one statement. Borrowing a pooled connection
+    through SQLAlchemy for it (a connection object, a greenlet, the pool's checkout and check-in
+    events) cost a worker more CPU than the search's own Python; taking one from this lane costs a
+    deque pop. The lane checks its connections out of the same pool, so the pool's size still bounds
+    every connection a process opens, and it keeps at most `size` of them (half the pool): requests
+    that need a session always have the other half.
+
+    Fair, like the pool: when all its connections are lent, a request waits its turn (FIFO) for up
+    to `timeout`, then gets 503 (PoolTimeout). A connection goes back to the pool when a request is
+    waiting there, and after `return_after` seconds, so that the pool's recycling and invalidation
+    reach it. A connection the server closed is dropped without a round trip; one idle for
+    `idle_ping_seconds` is pinged first, as the pool does; one interrupted or lost mid-statement
+    is never lent again.
+    """
+
+    def __init__(self, engine: AsyncEngine, size: int | None = None, *, timeout: float = POOL_TIMEOUT_SECONDS,
+                 idle_ping_seconds: float = IDLE_PING_SECONDS, return_after: float = LANE_RETURN_SECONDS) -> None:
+        self._pool = engine.sync_engine.pool
+        self._dialect = engine.sync_engine.dialect
+        pool_size = self._pool.size() if isinstance(self._pool, AsyncAdaptedQueuePool) else 2
+        self.size = size if size is not None else max(1, pool_size // 2)
+        self._timeout, self._idle_ping, self._return_after = timeout, idle_ping_seconds, return_after
+        self._idle: collections.deque[LaneConnection] = collections.deque()  # the most recently used last
+        self._waiters: collections.deque[asyncio.Future[LaneConnection | None]] = collections.deque()
+        self._held = 0  # connections taken from the pool: idle here, lent, or being checked out
+        self._closing: set[asyncio.Task[None]] = set()
+        self._closed = False
+        self.lent = 0  # connections lent so far (for tests and metrics)
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[LaneConnection]:
+        """A connection for the block, back to the lane (or the pool) when it ends."""
+        lent = await self._acquire()
+        self.lent += 1
+        try:
+            yield lent
+        finally:
+            self._release(lent)
+
+    async def close(self) -> None:
+        """Give every idle connection back to the pool, and each lent one when it comes back (before the
+        engine is disposed)."""
+        self._closed = True
+        while self._idle:
+            self._give_back(self._idle.pop())
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
+
+    async def _acquire(self) -> LaneConnection:
+        while self._idle:
+            lent = self._idle.pop()
+            if lent.driver.is_closed():  # the server closed it (a restart): no round trip needed
+                lent.broken = True
+                self._give_back(lent)
+                continue
+            if time.monotonic() - lent.idle_since >= self._idle_ping:
+                try:
+                    await lent.driver.execute("SELECT 1")
+                except BaseException as error:
+                    lent.broken = True
+                    self._give_back(lent)
+                    if not isinstance(error, Exception):  # cancelled: the request is gone
+                        raise
+                    continue  # dropped while idle: the next, or a fresh one from the pool
+            return lent
+        if self._held < self.size:
+            self._held += 1
+            return await self._check_out()
+        waiter: asyncio.Future[LaneConnection | None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            async with asyncio.timeout(self._timeout):
+                handed = await waiter
+        except BaseException as error:
+            waiter.cancel()
+            if waiter.done() and not waiter.cancelled():  # handed over just as this one gave up: pass it on
+                handed = waiter.result()
+                if handed is None:
+                    self._free_slot()
+                else:
+                    self._release(handed)
+            if isinstance(error, TimeoutError):
+                raise PoolTimeout(f"no database connection free within {self._timeout:g} s") from None
+            raise
+        return handed if handed is not None else await self._check_out()
+
+    async def _check_out(self) -> LaneConnection:
+        """A connection from the pool, for a slot already counted in `_held`."""
+        try:
+            fairy = await greenlet_spawn(self._pool.connect)
+        except BaseException:
+            self._free_slot()
+            raise
+        return LaneConnection(fairy, self._dialect)
+
+    def _release(self, lent: LaneConnection) -> None:
+        if self._closed or not lent.reusable() or self._pool_is_wanted(lent):
+            self._give_back(lent)
+            return
+        lent.idle_since = time.monotonic()
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():  # (one that gave up is skipped)
+                waiter.set_result(lent)
+                return
+        self._idle.append(lent)
+
+    def _pool_is_wanted(self, lent: LaneConnection) -> bool:
+        if time.monotonic() - lent.taken_at >= self._return_after:
+            return True
+        return isinstance(self._pool, _FairPool) and self._pool.has_waiters()
+
+    def _give_back(self, lent: LaneConnection) -> None:
+        """The connection back to the pool (invalidated when it cannot be reused), its slot freed.
+
+        In a task of its own, shielded: a request cancelled meanwhile must not lose the connection.
+        """
+        give = lent.fairy.close if lent.reusable() else lent.fairy.invalidate
+        task = asyncio.ensure_future(greenlet_spawn(give))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+        self._free_slot()
+
+    def _free_slot(self) -> None:
+        """A connection slot came free: the longest waiter checks out its own, or the lane holds one fewer."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self._held -= 1
+
+
+# Where a statement runs: a session (its transaction, when it has begun one), a bare connection, or a
+# connection of the statement lane.
+Executor = AsyncSession | AsyncConnection | LaneConnection
 
 
 async def fetch(executor: Executor, statement: ClauseElement, params: dict[str, Any] | None = None) -> list[Any]:
@@ -331,6 +519,10 @@ async def fetch(executor: Executor, statement: ClauseElement, params: dict[str, 
     Outside a transaction the statement is its own (PostgreSQL commits it); inside the session's
     transaction it is part of it. Parameter values are passed as given (str, int, bool, dates, lists).
     """
+    if isinstance(executor, LaneConnection):
+        sql, names, fixed = _compiled(statement, executor.dialect)
+        values = {**fixed, **(params or {})}
+        return await executor.fetch(sql, [values[name] for name in names])
     connection = await executor.connection() if isinstance(executor, AsyncSession) else executor
     sql, names, fixed = _compiled(statement, connection.dialect)
     values = {**fixed, **(params or {})}
@@ -340,17 +532,24 @@ async def fetch(executor: Executor, statement: ClauseElement, params: dict[str, 
 
 
 @contextlib.asynccontextmanager
-async def single_statements(scope: Scope, maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[Executor]:
+async def single_statements(request: Request[Any, Any, Any]) -> AsyncIterator[Executor]:
     """Where a request whose work is one statement at a time runs them (a read, or a change made by one
     statement, atomic by itself), each committed by itself.
 
     The request's session when authentication already opened one (a request holds one connection at
-    most); otherwise a pooled connection and no session: a session's begin, commit and close cost as
-    much CPU as the vacancy search itself.
+    most); otherwise a connection of the app's statement lane (`StatementLane`), and no session: a
+    session's begin, commit and close cost as much CPU as the vacancy search itself.
     """
+    scope, state = request.scope, request.app.state
+    maker: async_sessionmaker[AsyncSession] = state.session_maker
     if scope.get("state", {}).get(_SESSION) is not None:  # (its transaction begun, so committed at the end)
         async with request_transaction(scope, maker) as session:
             yield session
+        return
+    lane: StatementLane | None = getattr(state, STATEMENT_LANE, None)
+    if lane is not None:
+        async with lane.connection() as connection:
+            yield connection
         return
     bind = maker.kw["bind"]
     if isinstance(bind, AsyncConnection):  # sessions joined to one outer connection (the tests)
@@ -384,8 +583,13 @@ async def page(
         return rows, int(rows[0][-1])
     if offset == 0:
         return rows, 0
-    total = await executor.scalar(select(func.count()).select_from(query.order_by(None).subquery()), params or {})
-    return rows, int(total or 0)
+    counted = await fetch(executor, _counted(query), params)
+    return rows, int(counted[0][0])
+
+
+@functools.lru_cache(maxsize=256)
+def _counted(query: Select[*tuple[Any, ...]]) -> Select[int]:
+    return select(func.count()).select_from(query.order_by(None).subquery())
 
 
 async def orm_page(

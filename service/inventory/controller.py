@@ -93,7 +93,7 @@ class InventoryController(Controller):
         caller = caller_of(request)
         expected = parse_if_match(if_match)
         if idempotency_key is None:  # the change is one statement, its own transaction: no session needed
-            async with db.single_statements(request.scope, state.session_maker) as executor:
+            async with db.single_statements(request) as executor:
                 answer = await service.set_availability(executor, caller, unit_id, data, expected,
                                                         lived_in=offers.lived_in)
             return Response(answer, headers=etag(answer.version))
@@ -187,6 +187,6 @@ class InventoryController(Controller):
             pets=pets, accepts_nrpf=accepts_nrpf, communal=communal, language=language, specialism=specialism,
             available_by=available_by, include_stale=include_stale, include_expected=include_expected,
         )
-        async with db.single_statements(request.scope, state.session_maker) as reader:  # no session: one read
+        async with db.single_statements(request) as reader:  # no session: one read
             items, total = await service.search_vacancies(reader, filters, state.settings.stale_after, limit, offset)
         return OffsetPagination(items=items, limit=limit, offset=offset, total=total)

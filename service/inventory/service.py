@@ -230,9 +230,15 @@ async def _set_availability_under_lock(executor: db.Executor, statement: Select[
     lock = select(Unit.id).where(Unit.id == bindparam("unit_id")).with_for_update()
 
     async def locked_then_changed(on: db.Executor) -> Any:
-        await on.execute(lock, {"unit_id": unit_id})  # through SQLAlchemy: it sends BEGIN first
+        if isinstance(on, db.LaneConnection):  # (its transaction has begun)
+            await db.fetch(on, lock, {"unit_id": unit_id})
+        else:
+            await on.execute(lock, {"unit_id": unit_id})  # through SQLAlchemy: it sends BEGIN first
         return await _run_availability(on, statement, unit_id, {**params, "careful": True})
 
+    if isinstance(executor, db.LaneConnection):
+        async with executor.transaction():
+            return await locked_then_changed(executor)
     if isinstance(executor, AsyncSession) or executor.in_transaction():
         return await locked_then_changed(executor)  # the caller's transaction commits it
     async with executor.begin():

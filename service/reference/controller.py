@@ -38,7 +38,7 @@ class ReferenceController(Controller):
     ) -> OffsetPagination[AuthorityOut]:
         """English councils (GSS code, name) and the councils each borders, by code (all of them unless
         `limit` says fewer)."""
-        async with db.single_statements(request.scope, state.session_maker) as executor:  # no session: one read
+        async with db.single_statements(request) as executor:  # no session: one read
             rows, total = await service.authority_page(executor, limit, offset)
         return OffsetPagination(items=[AuthorityOut(*row[:-1]) for row in rows], limit=limit, offset=offset,
                                 total=total)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
@@ -18,7 +19,7 @@ from service.access.models import ApiKey, Role
 from service.app import create_app
 from service.audit.models import AuditEvent
 from service.caller import Caller
-from service.errors import Conflict
+from service.errors import Conflict, PreconditionFailed
 from service.inventory import service as inventory
 from service.inventory.models import Provider, Unit, UnitStatus
 from service.inventory.schemas import AvailabilityIn
@@ -81,7 +82,25 @@ async def test_racing_retries_with_one_idempotency_key_apply_once(
     assert (await client.get(f"/api/v1/units/{unit_id}", headers=auth)).json()["version"] == 2
 
 
-async def test_a_household_moving_in_while_an_update_waits_keeps_the_unit_occupied(engine: AsyncEngine) -> None:
+@contextlib.asynccontextmanager
+async def _connection(engine: AsyncEngine, via: str) -> AsyncIterator[db.Executor]:
+    """A bare connection of the engine, or one of a statement lane over its pool (as the app runs an update)."""
+    if via == "connection":
+        async with engine.connect() as connection:
+            yield connection
+        return
+    lane = db.StatementLane(engine, size=1)
+    try:
+        async with lane.connection() as connection:
+            yield connection
+    finally:
+        await lane.close()
+
+
+@pytest.mark.parametrize("via", ["connection", "lane"])
+async def test_a_household_moving_in_while_an_update_waits_keeps_the_unit_occupied(
+    engine: AsyncEngine, via: str,
+) -> None:
     # An offer is accepted (the unit locked, made occupied, a placement recorded) while a provider's
     # "available" waits for the unit's lock: once it gets it, it must see the household, not free the unit.
     maker = db.session_maker(engine)
@@ -110,7 +129,7 @@ async def test_a_household_moving_in_while_an_update_waits_keeps_the_unit_occupi
                                                                  unit_id=unit_id, started_on=db.utcnow().date()))
 
                 async def free_it() -> Any:
-                    async with engine.connect() as connection:
+                    async with _connection(engine, via) as connection:
                         return await inventory.set_availability(connection, caller, unit_id,
                                                                 AvailabilityIn(status="available"), None,
                                                                 lived_in=offers.lived_in)
@@ -125,6 +144,40 @@ async def test_a_household_moving_in_while_an_update_waits_keeps_the_unit_occupi
     finally:
         async with maker.begin() as session:
             await session.execute(delete(Referral).where(Referral.id == referral_id))
+            await session.execute(delete(AuditEvent).where(AuditEvent.api_key_id == key_row.id))
+            await session.execute(delete(ApiKey).where(ApiKey.id == key_row.id))
+            await session.execute(delete(Provider).where(Provider.id == provider_id))
+
+
+async def test_two_updates_on_the_statement_lane_with_the_same_if_match_one_wins(engine: AsyncEngine) -> None:
+    # As the served app runs an update whose key was cached: each on a connection of the lane, at once.
+    maker = db.session_maker(engine)
+    async with maker.begin() as session:
+        provider_id, unit_id = await add_refuge_unit(session, KIRKLEES, "Lane race refuge")
+        key_row, _ = await access.create_key(session, Role.PROVIDER, "lane race", provider_id=provider_id)
+        version = (await session.get_one(Unit, unit_id)).version
+    caller = Caller(key_id=key_row.id, role=Role.PROVIDER, provider_id=provider_id)
+    lane = db.StatementLane(engine, size=2)
+
+    async def update(status: str) -> Any:
+        async with lane.connection() as connection:
+            return await inventory.set_availability(connection, caller, unit_id, AvailabilityIn(status=status),
+                                                    version, lived_in=offers.lived_in)
+
+    try:
+        for _ in range(5):
+            outcomes = await asyncio.gather(update("occupied"), update("unavailable"), return_exceptions=True)
+            won = [o for o in outcomes if not isinstance(o, BaseException)]
+            assert len(won) == 1, outcomes
+            assert sum(isinstance(o, PreconditionFailed) for o in outcomes) == 1, outcomes
+            async with maker() as session:
+                unit = await session.get_one(Unit, unit_id)
+                assert (unit.version, unit.status.value) == (version + 1, won[0].status)
+            version += 1
+        assert lane.lent == 10
+    finally:
+        await lane.close()
+        async with maker.begin() as session:
             await session.execute(delete(AuditEvent).where(AuditEvent.api_key_id == key_row.id))
             await session.execute(delete(ApiKey).where(ApiKey.id == key_row.id))
             await session.execute(delete(Provider).where(Provider.id == provider_id))

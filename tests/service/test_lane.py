@@ -1,0 +1,180 @@
+"""The statement lane: connections kept out of the pool for one-statement requests, within the pool's
+size, handed out in turn, and never lent again once a statement on them was interrupted or lost."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+from sqlalchemy import Select, func, select, text
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import QueuePool
+
+from service import db
+
+BACKEND = select(func.pg_backend_pid())
+
+
+def sleeping(seconds: float) -> Select[Any]:
+    return select(func.pg_sleep(seconds))
+
+
+def checked_out(engine: AsyncEngine) -> int:
+    """Connections of the engine's pool in use (the lane's included)."""
+    pool = engine.sync_engine.pool
+    assert isinstance(pool, QueuePool)
+    return pool.checkedout()
+
+
+@pytest.fixture
+async def small_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = db.create_engine(database_url, pool_size=4, pool_timeout=5)
+    yield engine
+    await engine.dispose()
+
+
+async def backend_of(lane: db.StatementLane) -> int:
+    async with lane.connection() as connection:
+        return int((await db.fetch(connection, BACKEND))[0][0])
+
+
+async def test_the_lane_keeps_half_the_pool_and_serves_waiters_in_arrival_order(small_engine: AsyncEngine) -> None:
+    lane = db.StatementLane(small_engine)
+    assert lane.size == 2
+    served: list[int] = []
+    busy = 0
+    most_busy = 0
+
+    async def request(number: int) -> None:
+        nonlocal busy, most_busy
+        async with lane.connection() as connection:
+            served.append(number)
+            busy += 1
+            most_busy = max(most_busy, busy)
+            await db.fetch(connection, sleeping(0.1))
+            busy -= 1
+
+    try:
+        waiting = []
+        for number in range(6):
+            waiting.append(asyncio.create_task(request(number)))
+            await asyncio.sleep(0.01)  # each asks before the next
+        # While the lane's two are busy, requests that need a session still get the other half.
+        async with small_engine.connect() as one, small_engine.connect() as two:
+            assert await one.scalar(text("SELECT 1")) == await two.scalar(text("SELECT 1")) == 1
+        await asyncio.gather(*waiting)
+        assert served == list(range(6))
+        assert most_busy == 2
+        assert checked_out(small_engine) == 2  # the lane keeps its two for the next
+    finally:
+        await lane.close()
+    assert checked_out(small_engine) == 0  # and gives them back when the app stops
+
+
+async def test_a_refused_statement_or_a_refusal_of_the_request_keeps_the_connection(
+    small_engine: AsyncEngine,
+) -> None:
+    lane = db.StatementLane(small_engine, size=1)
+    try:
+        first = await backend_of(lane)
+        with pytest.raises(asyncpg.DivisionByZeroError):
+            async with lane.connection() as connection:
+                await db.fetch(connection, select(text("1 / 0")))
+        with pytest.raises(LookupError):
+            async with lane.connection() as connection:
+                await db.fetch(connection, BACKEND)
+                raise LookupError("a 404 found after the statement")
+        assert await backend_of(lane) == first
+    finally:
+        await lane.close()
+
+
+async def test_a_statement_interrupted_by_cancellation_is_never_lent_again(small_engine: AsyncEngine) -> None:
+    lane = db.StatementLane(small_engine, size=1)
+    try:
+        first = await backend_of(lane)
+
+        async def slow() -> None:
+            async with lane.connection() as connection:
+                await db.fetch(connection, sleeping(30))
+
+        task = asyncio.create_task(slow())
+        await asyncio.sleep(0.2)
+        task.cancel()  # the request went away mid-statement
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with asyncio.timeout(5):  # the next request is not kept waiting behind the sleep
+            assert await backend_of(lane) != first
+    finally:
+        await lane.close()
+
+
+async def test_connections_the_server_closed_are_replaced(small_engine: AsyncEngine) -> None:
+    lane = db.StatementLane(small_engine, size=1)
+    try:
+        idle = await backend_of(lane)
+        async with small_engine.connect() as admin:
+            await admin.execute(select(func.pg_terminate_backend(idle)))
+        await asyncio.sleep(0.2)  # the driver sees the connection close
+        replacement = await backend_of(lane)  # no failed request: dropped without a round trip
+        assert replacement != idle
+
+        async def busy() -> None:
+            async with lane.connection() as connection:
+                await db.fetch(connection, sleeping(30))
+
+        task = asyncio.create_task(busy())
+        await asyncio.sleep(0.2)
+        async with small_engine.connect() as admin:
+            await admin.execute(select(func.pg_terminate_backend(replacement)))
+        with pytest.raises(asyncpg.PostgresError):  # the request it was serving fails (503)...
+            await task
+        assert await backend_of(lane) not in {idle, replacement}  # ...and the next gets a live one
+    finally:
+        await lane.close()
+
+
+async def test_a_connection_goes_back_to_the_pool_when_a_session_is_waiting(database_url: str) -> None:
+    engine = db.create_engine(database_url, pool_size=2, pool_timeout=5)
+    lane = db.StatementLane(engine)  # one of the two
+    try:
+        await backend_of(lane)  # the lane now keeps one; the other is taken below
+        async with engine.connect() as holder:
+            await holder.execute(text("SELECT 1"))
+            session_wants_one = asyncio.create_task(engine.connect().start())
+            await asyncio.sleep(0.1)
+            assert not session_wants_one.done()
+            await backend_of(lane)  # a one-statement request ends while the session waits
+            waited = await asyncio.wait_for(session_wants_one, 1)  # ...so its connection went to the session
+            await waited.close()
+    finally:
+        await lane.close()
+        await engine.dispose()
+
+
+async def test_a_lane_all_busy_for_longer_than_its_timeout_answers_503(small_engine: AsyncEngine) -> None:
+    lane = db.StatementLane(small_engine, size=1, timeout=0.3)
+    try:
+        async with lane.connection():
+            with pytest.raises(PoolTimeout):  # the app answers 503 with Retry-After
+                async with lane.connection():
+                    pass
+        assert await backend_of(lane) > 0  # the one connection is still there for the next
+    finally:
+        await lane.close()
+
+
+async def test_connections_go_back_to_the_pool_after_a_while_so_recycling_reaches_them(
+    small_engine: AsyncEngine,
+) -> None:
+    lane = db.StatementLane(small_engine, size=1, return_after=0.0)
+    try:
+        await backend_of(lane)
+        await asyncio.sleep(0.05)  # (given back in a task of its own)
+        assert checked_out(small_engine) == 0
+    finally:
+        await lane.close()
