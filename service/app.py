@@ -233,7 +233,9 @@ def create_app(
             raise RuntimeError("create_app needs settings.database_url or a session_maker")
         engine = db.create_engine(settings.database_url, pool_size=settings.db_pool_size)
         app.state.session_maker = db.session_maker(engine)
-        lane = db.StatementLane(engine)  # one-statement requests: half the pool, without SQLAlchemy's cost
+        # One-statement requests: up to half the pool, without SQLAlchemy's checkout (none for a pool of one).
+        lane_size = db.StatementLane.size_for(settings.db_pool_size)
+        lane = db.StatementLane(engine, lane_size) if lane_size else None
         setattr(app.state, db.STATEMENT_LANE, lane)
         # Keys are cached only while this process hears revocations (LISTEN); see access.KeyCache.
         listener = None
@@ -252,8 +254,11 @@ def create_app(
                 listener.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await listener
-            await lane.close()
-            await engine.dispose()
+            try:
+                if lane is not None:
+                    await lane.close()
+            finally:
+                await engine.dispose()
 
     app = Litestar(
         route_handlers=[

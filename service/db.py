@@ -9,7 +9,7 @@ import enum
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -133,6 +133,7 @@ class _FairQueue(AsyncAdaptedQueue[Any]):
     def __init__(self, maxsize: int = 0, use_lifo: bool = False) -> None:
         super().__init__(maxsize, use_lifo)
         self._waiters: collections.deque[asyncio.Future[Any]] = collections.deque()
+        self.on_wait: set[Callable[[], None]] = set()
 
     def put_nowait(self, item: Any) -> None:
         while self._waiters:
@@ -158,6 +159,8 @@ class _FairQueue(AsyncAdaptedQueue[Any]):
     async def _wait(self, *, seconds: float | None) -> Any:
         waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
+        for callback in list(self.on_wait):
+            callback()
         try:
             async with asyncio.timeout(seconds):
                 return await waiter
@@ -169,18 +172,25 @@ class _FairQueue(AsyncAdaptedQueue[Any]):
                 raise Empty() from None
             raise
 
-    def waiting(self) -> bool:
-        """Whether a request is waiting for a connection."""
-        return any(not waiter.done() for waiter in self._waiters)
+    def waiting(self) -> int:
+        """How many requests are waiting for a connection."""
+        return sum(not waiter.done() for waiter in self._waiters)
 
 
 class _FairPool(AsyncAdaptedQueuePool):
     _queue_class = _FairQueue
 
-    def has_waiters(self) -> bool:
-        """Whether a request is waiting for one of the pool's connections."""
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Called when a request starts waiting for a connection (a statement lane gives back an idle one).
+        self.on_wait: set[Callable[[], None]] = set()
+        if isinstance(self._pool, _FairQueue):
+            self._pool.on_wait = self.on_wait
+
+    def waiting(self) -> int:
+        """How many requests are waiting for one of the pool's connections."""
         queue = self._pool
-        return isinstance(queue, _FairQueue) and queue.waiting()
+        return queue.waiting() if isinstance(queue, _FairQueue) else 0
 
 def create_engine(url: str, *, idle_ping_seconds: float = IDLE_PING_SECONDS, pool_size: int = POOL_SIZE,
                   pool_timeout: float = POOL_TIMEOUT_SECONDS) -> AsyncEngine:
@@ -332,9 +342,16 @@ def _compiled(statement: ClauseElement, dialect: Dialect) -> tuple[str, tuple[st
     return compiled.string, tuple(compiled.positiontup or ()), fixed
 
 
-# Connections the statement lane keeps for `LANE_RETURN_SECONDS` at most before giving them back to the
-# pool (whose recycling and invalidation then reach them); a lane keeps at most half the pool's size.
+# A lane connection goes back to the pool once it has been out this long (the pool's recycling and
+# invalidation then reach it); a lane keeps at most half the pool's connections.
 LANE_RETURN_SECONDS = 60.0
+
+
+def _refused_by_server(error: BaseException) -> bool:
+    """The server refused a statement and the connection is as it was: not lost, not interrupted
+    mid-statement, not a driver failure, not the server ending the session (FATAL)."""
+    return isinstance(error, asyncpg.PostgresError) and not isinstance(error, asyncpg.PostgresConnectionError) \
+        and getattr(error, "severity_en", None) not in {"FATAL", "PANIC"}
 
 
 class LaneConnection:
@@ -353,19 +370,37 @@ class LaneConnection:
         try:
             return await self.driver.fetch(sql, *args)
         except BaseException as error:
-            # The server refusing a statement leaves the connection as it was (nothing was begun);
-            # anything else (lost, cancelled mid-statement, a driver failure, the server ending the
-            # session: FATAL) may not.
-            if not isinstance(error, asyncpg.PostgresError) or isinstance(error, asyncpg.PostgresConnectionError) \
-                    or getattr(error, "severity_en", None) in {"FATAL", "PANIC"}:
+            if not _refused_by_server(error):
                 self.broken = True
             raise
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
-        """The statements of the block in one transaction: committed when it ends, rolled back if it raises."""
-        async with self.driver.transaction():
+        """The statements of the block in one transaction: committed when it ends, rolled back if it raises.
+
+        A BEGIN, COMMIT or ROLLBACK that did not complete leaves the connection in a state nobody
+        knows (the server may have begun a transaction the driver never heard of): never lent again.
+        """
+        transaction = self.driver.transaction()
+        try:
+            await transaction.start()
+        except BaseException:
+            self.broken = True
+            raise
+        try:
             yield
+        except BaseException:
+            if not self.broken:  # (a lost connection has nothing to roll back: the first error stands)
+                try:
+                    await transaction.rollback()
+                except BaseException:
+                    self.broken = True
+            raise
+        try:
+            await transaction.commit()
+        except BaseException:
+            self.broken = True
+            raise
 
     def reusable(self) -> bool:
         return not (self.broken or self.driver.is_closed() or self.driver.is_in_transaction())
@@ -379,29 +414,40 @@ class StatementLane:
     events) cost a worker more CPU than the search's own Python; taking one from this lane costs a
     deque pop. The lane checks its connections out of the same pool, so the pool's size still bounds
     every connection a process opens, and it keeps at most `size` of them (half the pool): requests
-    that need a session always have the other half.
+    that need a session always have the other half, and an idle lane connection goes back to the
+    pool as soon as a session waits for one.
 
     Fair, like the pool: when all its connections are lent, a request waits its turn (FIFO) for up
-    to `timeout`, then gets 503 (PoolTimeout). A connection goes back to the pool when a request is
-    waiting there, and after `return_after` seconds, so that the pool's recycling and invalidation
-    reach it. A connection the server closed is dropped without a round trip; one idle for
-    `idle_ping_seconds` is pinged first, as the pool does; one interrupted or lost mid-statement
-    is never lent again.
+    to `timeout`, then gets 503 (PoolTimeout). A connection goes back to the pool after
+    `return_after` seconds, so that the pool's recycling and invalidation reach it. A connection the
+    server closed is dropped without a round trip; one idle for `idle_ping_seconds` is pinged first,
+    as the pool does; one interrupted or lost mid-statement is never lent again.
     """
 
-    def __init__(self, engine: AsyncEngine, size: int | None = None, *, timeout: float = POOL_TIMEOUT_SECONDS,
+    def __init__(self, engine: AsyncEngine, size: int, *, timeout: float = POOL_TIMEOUT_SECONDS,
                  idle_ping_seconds: float = IDLE_PING_SECONDS, return_after: float = LANE_RETURN_SECONDS) -> None:
+        if size < 1:
+            raise ValueError("a statement lane needs at least one connection")
         self._pool = engine.sync_engine.pool
         self._dialect = engine.sync_engine.dialect
-        pool_size = self._pool.size() if isinstance(self._pool, AsyncAdaptedQueuePool) else 2
-        self.size = size if size is not None else max(1, pool_size // 2)
+        self.size = size
         self._timeout, self._idle_ping, self._return_after = timeout, idle_ping_seconds, return_after
         self._idle: collections.deque[LaneConnection] = collections.deque()  # the most recently used last
         self._waiters: collections.deque[asyncio.Future[LaneConnection | None]] = collections.deque()
         self._held = 0  # connections taken from the pool: idle here, lent, or being checked out
-        self._closing: set[asyncio.Task[None]] = set()
+        self._checking_out = 0  # of those, waiting for the pool
+        self._emptied = asyncio.Event()  # set while the lane holds none (close waits for it)
+        self._emptied.set()
+        self._giving_back: set[asyncio.Task[None]] = set()
         self._closed = False
         self.lent = 0  # connections lent so far (for tests and metrics)
+        if isinstance(self._pool, _FairPool):
+            self._pool.on_wait.add(self._session_waits)
+
+    @staticmethod
+    def size_for(pool_size: int) -> int:
+        """The lane's share of a pool: half (none for a pool of one)."""
+        return pool_size // 2
 
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[LaneConnection]:
@@ -410,19 +456,36 @@ class StatementLane:
         self.lent += 1
         try:
             yield lent
+        except BaseException as error:
+            if not isinstance(error, Exception):  # cancelled, wherever it was: a statement may be unfinished
+                lent.broken = True
+            raise
         finally:
             self._release(lent)
 
-    async def close(self) -> None:
-        """Give every idle connection back to the pool, and each lent one when it comes back (before the
-        engine is disposed)."""
+    async def close(self, wait: float = POOL_TIMEOUT_SECONDS) -> None:
+        """Stop lending; give every connection back to the pool, waiting up to `wait` seconds for those
+        still lent (before the engine is disposed)."""
         self._closed = True
+        if isinstance(self._pool, _FairPool):
+            self._pool.on_wait.discard(self._session_waits)
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(PoolTimeout("the service is stopping"))
         while self._idle:
-            self._give_back(self._idle.pop())
-        if self._closing:
-            await asyncio.gather(*self._closing, return_exceptions=True)
+            self._give_back(self._idle.popleft())
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(wait):
+                await self._emptied.wait()
+        if self._giving_back:
+            await asyncio.shield(asyncio.gather(*self._giving_back, return_exceptions=True))
 
     async def _acquire(self) -> LaneConnection:
+        if self._closed:
+            raise PoolTimeout("the service is stopping")
+        while self._idle and time.monotonic() - self._idle[0].taken_at >= self._return_after:
+            self._give_back(self._idle.popleft())  # out for long enough: the pool may recycle it
         while self._idle:
             lent = self._idle.pop()
             if lent.driver.is_closed():  # the server closed it (a restart): no round trip needed
@@ -431,7 +494,7 @@ class StatementLane:
                 continue
             if time.monotonic() - lent.idle_since >= self._idle_ping:
                 try:
-                    await lent.driver.execute("SELECT 1")
+                    await lent.driver.execute("SELECT 1", timeout=CONNECT_TIMEOUT_SECONDS)
                 except BaseException as error:
                     lent.broken = True
                     self._give_back(lent)
@@ -440,7 +503,7 @@ class StatementLane:
                     continue  # dropped while idle: the next, or a fresh one from the pool
             return lent
         if self._held < self.size:
-            self._held += 1
+            self._take_slot()
             return await self._check_out()
         waiter: asyncio.Future[LaneConnection | None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
@@ -449,8 +512,8 @@ class StatementLane:
                 handed = await waiter
         except BaseException as error:
             waiter.cancel()
-            if waiter.done() and not waiter.cancelled():  # handed over just as this one gave up: pass it on
-                handed = waiter.result()
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                handed = waiter.result()  # handed over just as this one gave up: pass it on
                 if handed is None:
                     self._free_slot()
                 else:
@@ -462,11 +525,14 @@ class StatementLane:
 
     async def _check_out(self) -> LaneConnection:
         """A connection from the pool, for a slot already counted in `_held`."""
+        self._checking_out += 1
         try:
             fairy = await greenlet_spawn(self._pool.connect)
         except BaseException:
             self._free_slot()
             raise
+        finally:
+            self._checking_out -= 1
         return LaneConnection(fairy, self._dialect)
 
     def _release(self, lent: LaneConnection) -> None:
@@ -484,18 +550,34 @@ class StatementLane:
     def _pool_is_wanted(self, lent: LaneConnection) -> bool:
         if time.monotonic() - lent.taken_at >= self._return_after:
             return True
-        return isinstance(self._pool, _FairPool) and self._pool.has_waiters()
+        # A session waits in the pool (not only this lane's own check-outs).
+        return isinstance(self._pool, _FairPool) and self._pool.waiting() > self._checking_out
+
+    def _session_waits(self) -> None:
+        """The pool has a new waiter: give it the lane's longest-idle connection, if any."""
+        if self._idle and self._pool.waiting() > self._checking_out:  # type: ignore[attr-defined]
+            self._give_back(self._idle.popleft())
 
     def _give_back(self, lent: LaneConnection) -> None:
         """The connection back to the pool (invalidated when it cannot be reused), its slot freed.
 
-        In a task of its own, shielded: a request cancelled meanwhile must not lose the connection.
+        In a task of its own: a request cancelled meanwhile must not lose the connection.
         """
         give = lent.fairy.close if lent.reusable() else lent.fairy.invalidate
         task = asyncio.ensure_future(greenlet_spawn(give))
-        self._closing.add(task)
-        task.add_done_callback(self._closing.discard)
+        self._giving_back.add(task)
+        task.add_done_callback(self._given_back)
         self._free_slot()
+
+    def _given_back(self, task: asyncio.Task[None]) -> None:
+        self._giving_back.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("a database connection could not be given back to the pool: %s",
+                      type(task.exception()).__name__)
+
+    def _take_slot(self) -> None:
+        self._held += 1
+        self._emptied.clear()
 
     def _free_slot(self) -> None:
         """A connection slot came free: the longest waiter checks out its own, or the lane holds one fewer."""
@@ -505,6 +587,8 @@ class StatementLane:
                 waiter.set_result(None)
                 return
         self._held -= 1
+        if self._held == 0:
+            self._emptied.set()
 
 
 # Where a statement runs: a session (its transaction, when it has begun one), a bare connection, or a

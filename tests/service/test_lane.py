@@ -43,7 +43,7 @@ async def backend_of(lane: db.StatementLane) -> int:
 
 
 async def test_the_lane_keeps_half_the_pool_and_serves_waiters_in_arrival_order(small_engine: AsyncEngine) -> None:
-    lane = db.StatementLane(small_engine)
+    lane = db.StatementLane(small_engine, db.StatementLane.size_for(4))
     assert lane.size == 2
     served: list[int] = []
     busy = 0
@@ -78,7 +78,7 @@ async def test_the_lane_keeps_half_the_pool_and_serves_waiters_in_arrival_order(
 async def test_a_refused_statement_or_a_refusal_of_the_request_keeps_the_connection(
     small_engine: AsyncEngine,
 ) -> None:
-    lane = db.StatementLane(small_engine, size=1)
+    lane = db.StatementLane(small_engine, 1)
     try:
         first = await backend_of(lane)
         with pytest.raises(asyncpg.DivisionByZeroError):
@@ -94,7 +94,7 @@ async def test_a_refused_statement_or_a_refusal_of_the_request_keeps_the_connect
 
 
 async def test_a_statement_interrupted_by_cancellation_is_never_lent_again(small_engine: AsyncEngine) -> None:
-    lane = db.StatementLane(small_engine, size=1)
+    lane = db.StatementLane(small_engine, 1)
     try:
         first = await backend_of(lane)
 
@@ -114,7 +114,7 @@ async def test_a_statement_interrupted_by_cancellation_is_never_lent_again(small
 
 
 async def test_connections_the_server_closed_are_replaced(small_engine: AsyncEngine) -> None:
-    lane = db.StatementLane(small_engine, size=1)
+    lane = db.StatementLane(small_engine, 1)
     try:
         idle = await backend_of(lane)
         async with small_engine.connect() as admin:
@@ -138,26 +138,35 @@ async def test_connections_the_server_closed_are_replaced(small_engine: AsyncEng
         await lane.close()
 
 
-async def test_a_connection_goes_back_to_the_pool_when_a_session_is_waiting(database_url: str) -> None:
+async def test_a_lent_connection_goes_to_a_session_that_waited_when_its_request_ends(database_url: str) -> None:
     engine = db.create_engine(database_url, pool_size=2, pool_timeout=5)
-    lane = db.StatementLane(engine)  # one of the two
+    lane = db.StatementLane(engine, db.StatementLane.size_for(2))  # one of the two
+    done = asyncio.Event()
+
+    async def search() -> None:
+        async with lane.connection() as connection:
+            await db.fetch(connection, BACKEND)
+            await done.wait()
+
     try:
-        await backend_of(lane)  # the lane now keeps one; the other is taken below
-        async with engine.connect() as holder:
+        searching = asyncio.create_task(search())
+        await asyncio.sleep(0.1)
+        async with engine.connect() as holder:  # a session takes the other
             await holder.execute(text("SELECT 1"))
             session_wants_one = asyncio.create_task(engine.connect().start())
             await asyncio.sleep(0.1)
             assert not session_wants_one.done()
-            await backend_of(lane)  # a one-statement request ends while the session waits
-            waited = await asyncio.wait_for(session_wants_one, 1)  # ...so its connection went to the session
+            done.set()  # the one-statement request ends while the session waits...
+            waited = await asyncio.wait_for(session_wants_one, 1)  # ...so its connection goes to the session
             await waited.close()
+        await searching
     finally:
         await lane.close()
         await engine.dispose()
 
 
 async def test_a_lane_all_busy_for_longer_than_its_timeout_answers_503(small_engine: AsyncEngine) -> None:
-    lane = db.StatementLane(small_engine, size=1, timeout=0.3)
+    lane = db.StatementLane(small_engine, 1, timeout=0.3)
     try:
         async with lane.connection():
             with pytest.raises(PoolTimeout):  # the app answers 503 with Retry-After
@@ -171,10 +180,103 @@ async def test_a_lane_all_busy_for_longer_than_its_timeout_answers_503(small_eng
 async def test_connections_go_back_to_the_pool_after_a_while_so_recycling_reaches_them(
     small_engine: AsyncEngine,
 ) -> None:
-    lane = db.StatementLane(small_engine, size=1, return_after=0.0)
+    lane = db.StatementLane(small_engine, 1, return_after=0.0)
     try:
         await backend_of(lane)
         await asyncio.sleep(0.05)  # (given back in a task of its own)
         assert checked_out(small_engine) == 0
     finally:
         await lane.close()
+
+
+async def test_an_idle_lane_connection_goes_to_a_session_that_waits(database_url: str) -> None:
+    engine = db.create_engine(database_url, pool_size=2, pool_timeout=2)
+    lane = db.StatementLane(engine, 1)
+    try:
+        await backend_of(lane)  # a search: the lane keeps one connection, idle now
+        async with engine.connect() as one:  # a session takes the other
+            await one.execute(text("SELECT 1"))
+            async with asyncio.timeout(1), engine.connect() as two:  # a second session is not kept waiting
+                assert await two.scalar(text("SELECT 1")) == 1
+        assert await backend_of(lane) > 0  # and the lane takes one again when it next needs it
+    finally:
+        await lane.close()
+        await engine.dispose()
+
+
+def test_a_pool_of_one_has_no_lane() -> None:
+    assert db.StatementLane.size_for(1) == 0
+    assert db.StatementLane.size_for(20) == 10
+
+
+async def test_a_request_cancelled_while_its_transaction_begins_leaves_no_transaction_behind(
+    small_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # BEGIN reached the server, its answer not yet read: the server is in a transaction the driver
+    # does not know of, so the connection must never serve another request.
+    lane = db.StatementLane(small_engine, 1)
+    began = asyncio.Event()
+    execute = asyncpg.Connection.execute
+
+    async def noting_begin(self: asyncpg.Connection, query: str, *args: Any, **kwargs: Any) -> Any:
+        if query.startswith("BEGIN"):
+            began.set()
+        return await execute(self, query, *args, **kwargs)
+
+    async def careful() -> None:
+        async with lane.connection() as connection, connection.transaction():
+            await asyncio.sleep(5)
+
+    try:
+        first = await backend_of(lane)
+        monkeypatch.setattr(asyncpg.Connection, "execute", noting_begin)
+        task = asyncio.create_task(careful())
+        await began.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await backend_of(lane) != first
+        assert checked_out(small_engine) == 1  # the interrupted one is not in the pool either
+    finally:
+        await lane.close()
+
+
+async def test_a_connection_lost_inside_a_lane_transaction_answers_as_lost(small_engine: AsyncEngine) -> None:
+    lane = db.StatementLane(small_engine, 1)
+
+    async def careful() -> None:
+        async with lane.connection() as connection, connection.transaction():
+            await db.fetch(connection, sleeping(30))
+
+    try:
+        doomed = await backend_of(lane)
+        task = asyncio.create_task(careful())
+        await asyncio.sleep(0.2)
+        async with small_engine.connect() as admin:
+            await admin.execute(select(func.pg_terminate_backend(doomed)))
+        with pytest.raises(asyncpg.PostgresError):  # the server's own error (503), not the driver's complaint
+            await task
+        assert await backend_of(lane) != doomed
+    finally:
+        await lane.close()
+
+
+async def test_closing_waits_for_lent_connections_and_lends_no_more(small_engine: AsyncEngine) -> None:
+    lane = db.StatementLane(small_engine, 2)
+    released = asyncio.Event()
+
+    async def long_search() -> None:
+        async with lane.connection() as connection:
+            await db.fetch(connection, BACKEND)
+            await released.wait()
+
+    search = asyncio.create_task(long_search())
+    await asyncio.sleep(0.1)
+    closing = asyncio.create_task(lane.close())
+    await asyncio.sleep(0.1)
+    assert not closing.done()  # the lent connection is not back yet
+    with pytest.raises(PoolTimeout):  # a request arriving now is refused (503)
+        await backend_of(lane)
+    released.set()
+    await asyncio.gather(search, closing)
+    assert checked_out(small_engine) == 0
