@@ -160,7 +160,10 @@ class _FairQueue(AsyncAdaptedQueue[Any]):
         waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         for callback in list(self.on_wait):
-            callback()
+            try:
+                callback()
+            except Exception:  # (a waiter must never be left behind without its try below)
+                log.exception("a pool wait callback failed")
         try:
             async with asyncio.timeout(seconds):
                 return await waiter
@@ -215,7 +218,8 @@ def create_engine(url: str, *, idle_ping_seconds: float = IDLE_PING_SECONDS, poo
 
     @event.listens_for(engine.sync_engine, "checkin")
     def _checked_in(dbapi_connection: Any, record: Any) -> None:
-        record.info["checked_in_at"] = time.monotonic()
+        # (a connection that sat idle in a statement lane comes back with the time it went idle)
+        record.info["checked_in_at"] = record.info.pop("idle_since", None) or time.monotonic()
 
     @event.listens_for(engine.sync_engine, "checkout")
     def _ping_when_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
@@ -378,8 +382,9 @@ class LaneConnection:
     async def transaction(self) -> AsyncIterator[None]:
         """The statements of the block in one transaction: committed when it ends, rolled back if it raises.
 
-        A BEGIN, COMMIT or ROLLBACK that did not complete leaves the connection in a state nobody
-        knows (the server may have begun a transaction the driver never heard of): never lent again.
+        A BEGIN, COMMIT or ROLLBACK that failed, for whatever reason, retires the connection: one that
+        did not complete leaves it in a state nobody knows (the server may have begun a transaction
+        the driver never heard of), and telling those apart is not worth a connection's reopening.
         """
         transaction = self.driver.transaction()
         try:
@@ -393,8 +398,10 @@ class LaneConnection:
             if not self.broken:  # (a lost connection has nothing to roll back: the first error stands)
                 try:
                     await transaction.rollback()
-                except BaseException:
+                except BaseException as error:
                     self.broken = True
+                    if not isinstance(error, Exception):  # cancelled meanwhile: that wins
+                        raise
             raise
         try:
             await transaction.commit()
@@ -435,7 +442,6 @@ class StatementLane:
         self._idle: collections.deque[LaneConnection] = collections.deque()  # the most recently used last
         self._waiters: collections.deque[asyncio.Future[LaneConnection | None]] = collections.deque()
         self._held = 0  # connections taken from the pool: idle here, lent, or being checked out
-        self._checking_out = 0  # of those, waiting for the pool
         self._emptied = asyncio.Event()  # set while the lane holds none (close waits for it)
         self._emptied.set()
         self._giving_back: set[asyncio.Task[None]] = set()
@@ -525,21 +531,18 @@ class StatementLane:
 
     async def _check_out(self) -> LaneConnection:
         """A connection from the pool, for a slot already counted in `_held`."""
-        self._checking_out += 1
         try:
             fairy = await greenlet_spawn(self._pool.connect)
         except BaseException:
             self._free_slot()
             raise
-        finally:
-            self._checking_out -= 1
         return LaneConnection(fairy, self._dialect)
 
     def _release(self, lent: LaneConnection) -> None:
+        lent.idle_since = time.monotonic()
         if self._closed or not lent.reusable() or self._pool_is_wanted(lent):
             self._give_back(lent)
             return
-        lent.idle_since = time.monotonic()
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():  # (one that gave up is skipped)
@@ -550,12 +553,13 @@ class StatementLane:
     def _pool_is_wanted(self, lent: LaneConnection) -> bool:
         if time.monotonic() - lent.taken_at >= self._return_after:
             return True
-        # A session waits in the pool (not only this lane's own check-outs).
-        return isinstance(self._pool, _FairPool) and self._pool.waiting() > self._checking_out
+        # Someone waits in the pool (a session, or this lane's own check-out: the pool's FIFO decides).
+        return isinstance(self._pool, _FairPool) and self._pool.waiting() > 0
 
     def _session_waits(self) -> None:
-        """The pool has a new waiter: give it the lane's longest-idle connection, if any."""
-        if self._idle and self._pool.waiting() > self._checking_out:  # type: ignore[attr-defined]
+        """The pool has a new waiter: give it the lane's longest-idle connection, if any (when the lane's own
+        check-out is the waiter, the lane has none idle)."""
+        if self._idle:
             self._give_back(self._idle.popleft())
 
     def _give_back(self, lent: LaneConnection) -> None:
@@ -563,7 +567,11 @@ class StatementLane:
 
         In a task of its own: a request cancelled meanwhile must not lose the connection.
         """
-        give = lent.fairy.close if lent.reusable() else lent.fairy.invalidate
+        if lent.reusable():
+            lent.fairy.info["idle_since"] = lent.idle_since  # the pool pings it when that was long ago
+            give = lent.fairy.close
+        else:
+            give = lent.fairy.invalidate
         task = asyncio.ensure_future(greenlet_spawn(give))
         self._giving_back.add(task)
         task.add_done_callback(self._given_back)

@@ -280,3 +280,63 @@ async def test_closing_waits_for_lent_connections_and_lends_no_more(small_engine
     released.set()
     await asyncio.gather(search, closing)
     assert checked_out(small_engine) == 0
+
+
+async def test_a_lane_request_waiting_in_the_pool_gets_a_connection_the_lane_frees(database_url: str) -> None:
+    # The lane's own check-out waits in the pool (sessions hold the rest) when another lane request
+    # ends: that connection goes to the waiting check-out, not idle into the lane.
+    engine = db.create_engine(database_url, pool_size=4, pool_timeout=1)
+    lane = db.StatementLane(engine, 2)
+    release = asyncio.Event()
+
+    async def long_search() -> None:
+        async with lane.connection() as connection:
+            await db.fetch(connection, BACKEND)
+            await release.wait()
+
+    sessions = []
+    try:
+        first = asyncio.create_task(long_search())
+        await asyncio.sleep(0.1)
+        for _ in range(3):  # sessions take the other three (long reports, say)
+            session = await engine.connect()
+            await session.execute(text("SELECT 1"))
+            sessions.append(session)
+        second = asyncio.create_task(backend_of(lane))
+        await asyncio.sleep(0.1)
+        release.set()
+        await first
+        async with asyncio.timeout(0.5):
+            assert await second > 0
+    finally:
+        for session in sessions:
+            await session.close()
+        await lane.close()
+        await engine.dispose()
+
+
+async def test_a_connection_idle_in_the_lane_is_pinged_when_a_session_takes_it(
+    database_url: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    engine = db.create_engine(database_url, pool_size=2, pool_timeout=2, idle_ping_seconds=0.2)
+    lane = db.StatementLane(engine, 1, idle_ping_seconds=0.2)
+    pings = []
+    dialect = engine.sync_engine.dialect
+    ping = dialect.do_ping
+
+    def counted(connection: Any) -> bool:
+        pings.append(1)
+        return ping(connection)
+
+    monkeypatch.setattr(dialect, "do_ping", counted)
+    try:
+        await backend_of(lane)
+        await asyncio.sleep(0.5)  # idle in the lane for longer than the pool's ping threshold
+        async with engine.connect() as one:
+            await one.execute(text("SELECT 1"))
+            async with engine.connect() as two:  # waits: the lane gives back its idle connection...
+                await two.execute(text("SELECT 1"))
+        assert pings == [1]  # ...which the pool checks before the session uses it
+    finally:
+        await lane.close()
+        await engine.dispose()
